@@ -1,0 +1,71 @@
+# Everyday verbs. Needs only Python 3.11+ and make: uv is bootstrapped into
+# .tools/ when it is not installed.
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install run test lint format worker beat bench messages compilemessages migrate demo clean
+
+help:
+	@echo "make run      serve http://127.0.0.1:8000/ on embedded defaults, demo loaded"
+	@echo "make test     run the whole test suite"
+	@echo "make lint     ruff, mypy, bandit, pip-audit"
+	@echo "make worker   a Celery worker (needs REDIS_URL)"
+	@echo "make beat     the Celery scheduler (needs REDIS_URL)"
+	@echo "make bench    benchmarks (needs DATABASE_URL and REDIS_URL)"
+	@echo "make messages extract strings into locale/km/LC_MESSAGES/django.po"
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.synced
+
+compilemessages: install
+	$(MANAGE) compile_translations
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) load_demo
+
+run: compilemessages demo
+	$(MANAGE) runserver 127.0.0.1:8000
+
+test: compilemessages
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r config campaigns signatures statements outbox
+	$(VENV)/bin/pip-audit --progress-spinner off $(PIP_AUDIT_ARGS)
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+worker: compilemessages
+	$(VENV)/bin/celery -A config worker --loglevel INFO -Q $${CELERY_QUEUE:-sitthi}
+
+beat: install
+	$(VENV)/bin/celery -A config beat --loglevel INFO
+
+bench: compilemessages
+	$(PY) -m bench $(BENCH_ARGS)
+
+messages: install
+	$(MANAGE) makemessages --locale km --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(MANAGE) makemessages --locale km --domain djangojs --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'var/*'
+
+clean:
+	rm -rf var/static var/mail .pytest_cache

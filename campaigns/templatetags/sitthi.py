@@ -1,0 +1,50 @@
+"""Template helpers used on every page: `{% load sitthi %}`."""
+
+from datetime import date, datetime
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
+
+from campaigns.bilingual import LocalizedText, localized
+from campaigns.markup import render_markdown
+
+register = template.Library()
+
+KHMER_DIGITS = str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")
+
+
+def to_local_digits(text: str, language: str | None = None) -> str:
+    """Khmer digits on Khmer pages (Django and babel never produce them)."""
+    if (language or get_language() or "")[:2] == "km":
+        return text.translate(KHMER_DIGITS)
+    return text
+
+
+@register.filter
+def digits(value: Any) -> str:
+    """The one filter for counts, dates and times: `{{ count|digits }}`,
+    `{{ when|date:"DATE_FORMAT"|digits }}`. Numbers are grouped with the
+    language's separator; on Khmer pages every digit is a Khmer digit."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int | float):
+        text = number_format(value, force_grouping=True)
+    elif isinstance(value, datetime | date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return to_local_digits(text)
+
+
+@register.simple_tag(takes_context=True)
+def text_of(context: dict[str, Any], obj: Any, field: str) -> LocalizedText:
+    """`{% text_of campaign "title" as title %}`: the text in the page's language, or the other."""
+    return localized(obj, field)
+
+
+@register.filter
+def markdown(value: Any) -> SafeString:
+    return render_markdown(str(value or ""))

@@ -1,0 +1,65 @@
+import sys
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.views.decorators.cache import never_cache
+
+from config.celery import app as celery_app
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _cache_ok() -> bool:
+    try:
+        cache.set("healthz", "ok", 5)
+        return bool(cache.get("healthz") == "ok")
+    except Exception:  # any client error means the cache is not usable
+        return False
+
+
+def _broker_state() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception:
+        return "down"
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database, cache and broker state for a load balancer: 503 when one is down."""
+    checks = {
+        "database": "ok" if _database_ok() else "down",
+        "cache": "ok" if _cache_ok() else "down",
+        "broker": _broker_state(),
+    }
+    healthy = "down" not in checks.values()
+    return JsonResponse(
+        {"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 page; a database outage gets a friendly, translated 503 instead.
+
+    Rendered without the request context so that it never touches the
+    database (the session and the user are what just failed).
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, DatabaseError):
+        body = loader.render_to_string("503.html")
+        return HttpResponse(body, status=503, headers={"Retry-After": "30"})
+    return HttpResponse(loader.render_to_string("500.html"), status=500)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from signatures.crypto import EncryptedTextField
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def due(self, grace: timedelta = timedelta(0)) -> MessageQuerySet:
+        """Unsent messages whose next attempt time passed at least `grace` ago."""
+        return self.filter(
+            status=Message.Status.PENDING, next_attempt_at__lte=timezone.now() - grace
+        )
+
+    def failing(self) -> MessageQuerySet:
+        return self.filter(status=Message.Status.FAILED)
+
+
+class Message(models.Model):
+    """An e-mail written in the same transaction as the change that causes it.
+
+    This is the transactional outbox: the row commits with the signature (or
+    the statement), so a broker outage between commit and queueing loses
+    nothing; `outbox_flush` sends what the broker never delivered. `key` names
+    the message (e.g. "signature:42:confirm:1") so it is sent once only.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    key = models.CharField(max_length=200, unique=True)
+    to = EncryptedTextField(_("to"))
+    subject = models.CharField(_("subject"), max_length=300)
+    body_text = EncryptedTextField(_("text"))  # carries signed links: encrypted like the address
+    body_html = EncryptedTextField(_("HTML"), blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def message_id(self) -> str:
+        """The same Message-ID on every attempt, so a resend can be recognised."""
+        return f"<{self.key.replace(':', '.')}@sitthi>"
+
+    def record_failure(self, error: str, max_attempts: int) -> None:
+        self.attempts += 1
+        self.last_error = error[:500]
+        if self.attempts >= max_attempts:
+            self.status = self.Status.FAILED
+        else:
+            # Exponential backoff: 1, 2, 4, 8 ... minutes, at most an hour.
+            self.next_attempt_at = timezone.now() + timedelta(
+                minutes=min(2 ** (self.attempts - 1), 60)
+            )
+        self.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+
+    def mark_sent(self) -> None:
+        self.status = self.Status.SENT
+        self.sent_at = timezone.now()
+        self.attempts += 1
+        self.save(update_fields=["status", "sent_at", "attempts"])

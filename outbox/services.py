@@ -1,0 +1,100 @@
+"""Queue e-mail through the outbox and send it exactly once."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+
+from outbox.models import Message
+
+logger = logging.getLogger(__name__)
+
+# A message queued a moment ago is still on its way through the broker: the
+# flush leaves it alone for this long before assuming the broker lost it.
+FLUSH_GRACE = timedelta(seconds=60)
+
+
+def _enqueue(message_id: int) -> None:
+    from outbox.tasks import send_message
+
+    try:
+        send_message.delay(message_id)
+    except Exception:
+        # The broker is down: the row is committed, outbox_flush sends it later.
+        logger.warning("outbox: could not queue message %s; the flush will send it", message_id)
+
+
+def message_queue(
+    *,
+    key: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    headers: dict[str, str] | None = None,
+) -> Message:
+    """Write a message in the current transaction and queue its sending on commit.
+
+    A second call with the same key returns the existing message and sends
+    nothing more.
+    """
+    message, created = Message.objects.get_or_create(
+        key=key,
+        defaults={
+            "to": to,
+            "subject": subject,
+            "body_text": text,
+            "body_html": html,
+            "headers": headers or {},
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: _enqueue(message.pk), robust=True)
+    return message
+
+
+def message_send(*, message_id: int) -> bool:
+    """Send one message unless it was sent already. Returns True if it was sent now.
+
+    The row stays locked while the SMTP server is talked to, so two workers
+    running the same task (a redelivery after a killed worker) cannot both
+    send. A failure is recorded with its next attempt time (backoff); the
+    periodic flush tries again then.
+    """
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.status != Message.Status.PENDING:
+            return False
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body_text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.to],
+            headers={"Message-ID": message.message_id, **message.headers},
+        )
+        if message.body_html:
+            email.attach_alternative(message.body_html, "text/html")
+        try:
+            email.send()
+        except Exception as error:  # SMTP refusal, timeout, DNS: all retried the same way
+            message.record_failure(f"{type(error).__name__}: {error}", settings.OUTBOX_MAX_ATTEMPTS)
+            logger.warning("outbox: sending %s failed (attempt %s)", message.key, message.attempts)
+            return False
+        message.mark_sent()
+        return True
+
+
+def outbox_flush(*, limit: int = 500) -> int:
+    """Queue every due message again (the broker may have lost them). Returns how many."""
+    due: Any = (
+        Message.objects.due(grace=FLUSH_GRACE)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)
+    )
+    ids = list(due[:limit])
+    for message_id in ids:
+        _enqueue(message_id)
+    return len(ids)

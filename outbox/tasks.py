@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from outbox import services
+
+
+@shared_task(acks_late=True)
+def send_message(message_id: int) -> bool:
+    return services.message_send(message_id=message_id)
+
+
+@shared_task
+def outbox_flush() -> int:
+    """Retry due messages: failed attempts after their backoff, and lost queue entries."""
+    return services.outbox_flush()

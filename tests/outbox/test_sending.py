@@ -1,0 +1,84 @@
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from outbox.models import Message
+from outbox.services import message_queue, message_send, outbox_flush
+
+
+def queue_hello(key: str = "test:hello") -> Message:
+    with transaction.atomic():
+        return message_queue(
+            key=key, to="sok@example.org", subject="សួស្តី", text="Hello", html="<p>Hello</p>"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_message_is_sent_once_even_if_queued_twice(mailoutbox) -> None:
+    queue_hello()
+    queue_hello()
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].extra_headers["Message-ID"] == "<test.hello@sitthi>"
+    assert Message.objects.get().status == Message.Status.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sending_a_sent_message_again_sends_nothing(mailoutbox) -> None:
+    message = queue_hello()
+    assert message_send(message_id=message.pk) is False
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusing_server_is_retried_with_backoff(smtp_server) -> None:
+    smtp_server.refuse = True
+    message = queue_hello()
+    message.refresh_from_db()
+    assert message.status == Message.Status.PENDING
+    assert message.attempts == 1
+    assert "451" in message.last_error
+    assert message.next_attempt_at > message.created_at
+
+    smtp_server.refuse = False
+    # Its backoff has passed, and the broker has had a minute to deliver it.
+    Message.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert outbox_flush() == 1
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+    assert len(smtp_server.received) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_repeated_failures_mark_the_message_failed_for_the_admin(smtp_server, settings) -> None:
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    smtp_server.refuse = True
+    message = queue_hello()
+    message_send(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert list(Message.objects.failing()) == [message]
+
+
+@pytest.mark.django_db
+def test_addresses_and_bodies_are_encrypted_at_rest() -> None:
+    from django.db import connection
+
+    queue_hello()
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT "to", body_text FROM outbox_message')
+        to, body = cursor.fetchone()
+    assert "sok@example.org" not in to
+    assert "Hello" not in body
+
+
+@pytest.mark.worker
+def test_a_real_worker_sends_through_redis(celery_worker_process, smtp_server) -> None:
+    celery_worker_process(env={"EMAIL_URL": smtp_server.url})
+    queue_hello("test:worker")
+    received = smtp_server.wait_for(1)
+    assert len(received) == 1
+    assert received[0]["Message-ID"] == "<test.worker@sitthi>"
