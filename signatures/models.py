@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -105,6 +107,154 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.get_status_display()})"
+
+    # --- Status changes -------------------------------------------------
+    # Each one locks the row, so two clicks on a confirm link (or a moderator
+    # and a signer at the same moment) cannot count a signature twice. Each
+    # change of whether the signature counts writes a TallyDelta in the same
+    # transaction: the public count follows the statuses exactly.
+
+    @property
+    def is_counted(self) -> bool:
+        return self.status == self.Status.CONFIRMED
+
+    def _change(
+        self,
+        allowed_from: set[str],
+        change: Callable[[Signature], None],
+        when: Callable[[Signature], bool] | None = None,
+    ) -> bool:
+        """Apply `change` to the locked row when its status is in `allowed_from`
+        (and `when` holds). Returns whether anything changed; `self` is
+        refreshed from the row either way.
+        """
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            if locked.status not in allowed_from or (when is not None and not when(locked)):
+                self.__dict__.update(
+                    {f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields}
+                )
+                return False
+            was_counted = locked.is_counted
+            change(locked)
+            locked.save()
+            if locked.is_counted != was_counted:
+                TallyDelta.objects.create(
+                    campaign_id=locked.campaign_id,
+                    country=locked.country,
+                    delta=1 if locked.is_counted else -1,
+                )
+        self.__dict__.update(
+            {f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields}
+        )
+        return True
+
+    def confirm(self) -> bool:
+        """The signer opened the confirmation link. Harmless when repeated.
+
+        A suspect signature records the confirmed e-mail but stays suspect
+        (and uncounted) until a moderator approves it.
+        """
+        now = timezone.now()
+
+        def change(signature: Signature) -> None:
+            if signature.confirmed_at is None:
+                signature.confirmed_at = now
+            if signature.status == Signature.Status.PENDING:
+                signature.status = Signature.Status.CONFIRMED
+
+        return self._change(
+            {self.Status.PENDING, self.Status.SUSPECT},
+            change,
+            when=lambda s: s.status == Signature.Status.PENDING or s.confirmed_at is None,
+        )
+
+    def withdraw(self) -> bool:
+        """The signer takes the signature back: it stops counting and the
+        personal data is erased. Only the country stays (for counts by
+        country in published history); the e-mail hash goes, so the person
+        may sign again; a new link secret kills every link already sent."""
+        now = timezone.now()
+
+        def change(signature: Signature) -> None:
+            signature.status = Signature.Status.WITHDRAWN
+            signature.withdrawn_at = now
+            signature.erase_personal_data()
+
+        return self._change(
+            {
+                self.Status.PENDING,
+                self.Status.CONFIRMED,
+                self.Status.SUSPECT,
+                self.Status.INVALIDATED,
+            },
+            change,
+        )
+
+    def erase_personal_data(self) -> None:
+        """Blank everything that identifies the signer (caller saves)."""
+        self.full_name = ""
+        self.name_key = ""
+        self.email = ""
+        self.email_hash = None
+        self.phone = ""
+        self.city = ""
+        self.province = ""
+        self.answers = {}
+        self.show_publicly = False
+        self.wants_updates = False
+        self.ip_address = None
+        self.referrer = ""
+        self.utm = {}
+        self.link_secret = new_link_secret()
+
+    def invalidate(self, reason: str) -> bool:
+        """A moderator rules the signature out (fraud, duplicate person...)."""
+        now = timezone.now()
+
+        def change(signature: Signature) -> None:
+            signature.status = Signature.Status.INVALIDATED
+            signature.invalidation_reason = reason[:300]
+            signature.invalidated_at = now
+
+        return self._change(
+            {self.Status.PENDING, self.Status.CONFIRMED, self.Status.SUSPECT}, change
+        )
+
+    def restore(self) -> bool:
+        """Undo an invalidation: counted again if the e-mail was confirmed
+        (or there is none: paper), else back to waiting for confirmation."""
+
+        def change(signature: Signature) -> None:
+            signature.status = signature._status_when_cleared()
+            signature.invalidation_reason = ""
+            signature.invalidated_at = None
+
+        return self._change({self.Status.INVALIDATED}, change)
+
+    def approve(self) -> bool:
+        """A moderator clears a suspect signature: it counts once its e-mail
+        is confirmed (at once if it was already, or if it is on paper)."""
+
+        def change(signature: Signature) -> None:
+            signature.status = signature._status_when_cleared()
+            signature.suspect_reason = ""
+
+        return self._change({self.Status.SUSPECT}, change)
+
+    def mark_suspect(self, reason: str) -> bool:
+        """Hold the signature out of the count until a moderator approves it."""
+
+        def change(signature: Signature) -> None:
+            signature.status = Signature.Status.SUSPECT
+            signature.suspect_reason = reason[:200]
+
+        return self._change({self.Status.PENDING, self.Status.CONFIRMED}, change)
+
+    def _status_when_cleared(self) -> str:
+        if self.confirmed_at is not None or self.source == self.Source.PAPER:
+            return self.Status.CONFIRMED
+        return self.Status.PENDING
 
 
 class CountryTally(models.Model):
