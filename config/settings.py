@@ -93,6 +93,8 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
+if "DATABASE_URL" not in env:
+    VAR_DIR.mkdir(exist_ok=True)  # the local SQLite file lives there
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'sitthi.sqlite3'}"),
 }
