@@ -22,6 +22,7 @@ urlpatterns += i18n_patterns(
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("statements/", include("statements.urls")),
+    path("organisers/", include("organisers.urls")),
     path("", include("signatures.urls")),
     path("", include("campaigns.urls")),
     prefix_default_language=True,

@@ -1,14 +1,15 @@
 """Who may sign right now, and how fast: the rules organisers can change.
 
 The signing code asks these functions; it never reads the rules itself.
-Today the rules come from settings and the campaign; organisers' admin-editable
-rules (blocked/allowed domains and IP ranges, rate limits, site-wide pause)
-plug in here.
+The rules come from the campaign, from organisers' admin-editable settings
+(organisers.models: site-wide pause, rate limits, e-mail domain and IP range
+rules) and, where those are empty, from settings.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from campaigns.bilingual import localized
@@ -30,7 +31,14 @@ class Verdict:
 
 
 def signing_pause_message(campaign: Campaign) -> str | None:
-    """The message to show when signing is paused for this campaign, else None."""
+    """The message to show when signing is paused for this campaign (or on
+    the whole site), else None."""
+    from organisers.models import SigningSettings
+
+    site = SigningSettings.current()
+    if site.signing_paused:
+        message = localized(site, "paused_message").text
+        return message or _("Signing is paused for a short while. Please come back later.")
     if campaign.signing_paused:
         message = localized(campaign, "paused_message").text
         return message or _("Signing is paused for a short while. Please come back later.")
@@ -38,9 +46,37 @@ def signing_pause_message(campaign: Campaign) -> str | None:
 
 
 def rate_limits() -> RateLimits:
-    return RateLimits(burst=settings.SIGNATURE_RATE_BURST, sustained=settings.SIGNATURE_RATE_SUSTAINED)
+    from organisers.models import SigningSettings
+
+    site = SigningSettings.current()
+    return RateLimits(
+        burst=site.rate_burst or settings.SIGNATURE_RATE_BURST,
+        sustained=site.rate_sustained or settings.SIGNATURE_RATE_SUSTAINED,
+    )
 
 
 def submission_verdict(*, campaign: Campaign, email_domain: str, ip_address: str | None) -> Verdict:
-    """Blocked or allowed domains and IP ranges. No rules yet: everything passes."""
+    """Blocked, suspect or allowed, from the e-mail domain and IP range rules.
+
+    An "allow" rule that matches wins over any block (a community centre's
+    shared address, a university's domain); otherwise a block wins over a hold.
+    """
+    from organisers.models import DomainRule, IpRule, RuleAction
+
+    applies = Q(campaign__isnull=True) | Q(campaign=campaign)
+    matched = [
+        rule
+        for rule in DomainRule.objects.filter(applies)
+        if email_domain and rule.matches(email_domain)
+    ]
+    if ip_address:
+        matched += [rule for rule in IpRule.objects.filter(applies) if rule.matches(ip_address)]
+    actions = {rule.action for rule in matched}
+    if RuleAction.ALLOW in actions:
+        return Verdict()
+    if RuleAction.BLOCK in actions:
+        return Verdict(blocked=True)
+    if RuleAction.SUSPECT in actions:
+        held = next(rule for rule in matched if rule.action == RuleAction.SUSPECT)
+        return Verdict(suspect_reason=_("Matches a held rule: %(rule)s") % {"rule": held})
     return Verdict()
