@@ -16,7 +16,7 @@ help:
 	@echo "make worker   a Celery worker (needs REDIS_URL)"
 	@echo "make beat     the Celery scheduler (needs REDIS_URL)"
 	@echo "make bench    benchmarks (needs DATABASE_URL and REDIS_URL)"
-	@echo "make messages extract strings into locale/km/LC_MESSAGES/django.po"
+	@echo "make messages extract strings (and library messages we show) into locale/km"
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -64,8 +64,7 @@ bench: compilemessages
 	$(PY) -m bench $(BENCH_ARGS)
 
 messages: install
-	$(MANAGE) makemessages --locale km --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'tests/*' --ignore 'bench/*'
-	$(MANAGE) makemessages --locale km --domain djangojs --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'var/*'
+	$(MANAGE) update_translations
 
 clean:
 	rm -rf var/static var/mail .pytest_cache

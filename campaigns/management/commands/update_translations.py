@@ -1,0 +1,180 @@
+"""Refresh locale/km/LC_MESSAGES/django.po: our strings, plus the ones our pages
+show that come from Django and the libraries we use.
+
+Django's own km catalogue leaves most form and validation messages
+untranslated, and django-countries ships no Khmer at all. Those messages are
+added to our catalogue (ours takes precedence over a library's), country names
+filled in from CLDR's Khmer territory names, so that every message a signer
+can see reads in Khmer. Existing translations are kept.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import polib
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils import translation
+
+SITE_PACKAGES = Path(polib.__file__).resolve().parent
+EXTERNAL_MARK = "external:"
+
+# Which of a library's messages can reach our pages, by the source file that
+# raises them.
+DJANGO_SOURCES = (
+    "core/validators.py",
+    "forms/",
+    "db/models/fields/",
+    "db/models/base.py",
+    "contrib/auth/password_validation.py",
+    "contrib/auth/forms.py",
+    "utils/dates.py",
+    "utils/timesince.py",
+    "utils/text.py",
+    "views/csrf.py",
+    "contrib/syndication/",
+)
+ALLAUTH_SOURCES = (
+    "account/forms.py",
+    "account/adapter.py",
+    "mfa/base/forms.py",
+    "mfa/totp/forms.py",
+    "mfa/adapter.py",
+    "templates/account/login.html",
+    "templates/account/logout.html",
+    "templates/account/password_reset",
+    "templates/account/password_change.html",
+    "templates/mfa/authenticate.html",
+    "templates/mfa/index.html",
+    "templates/mfa/totp/",
+    "templates/mfa/recovery_codes/",
+    "templates/allauth/layouts/base.html",
+)
+
+
+class Command(BaseCommand):
+    help = "Extract strings into locale/km and add the library messages our pages show."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--skip-extract", action="store_true", help="Do not run makemessages first."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["skip_extract"]:
+            call_command(
+                "makemessages",
+                locale=["km"],
+                ignore_patterns=[
+                    ".venv/*",
+                    ".tools/*",
+                    "tests/*",
+                    "bench/*",
+                    "var/*",
+                    "node_modules/*",
+                ],
+                no_obsolete=False,
+                verbosity=0,
+            )
+        po_path = Path(settings.LOCALE_PATHS[0]) / "km" / "LC_MESSAGES" / "django.po"
+        catalogue = polib.pofile(str(po_path), wrapwidth=0)
+        previous = {(e.msgctxt, e.msgid): e for e in catalogue if e.obsolete or e.translated()}
+        external = [*self._django(), *self._phonenumber(), *self._allauth(), *self._countries()]
+        live = {(e.msgctxt, e.msgid) for e in catalogue if not e.obsolete}
+        added = 0
+        for entry in external:
+            key = (entry.msgctxt, entry.msgid)
+            if key in live:
+                continue
+            old = previous.get(key)
+            if old is not None and old.translated() or (old is not None and old.msgstr):
+                entry.msgstr = old.msgstr
+                entry.msgstr_plural = old.msgstr_plural or entry.msgstr_plural
+            catalogue.append(entry)
+            live.add(key)
+            added += 1
+        # Drop obsolete entries now that library messages have been revived.
+        for entry in [e for e in catalogue if e.obsolete]:
+            catalogue.remove(entry)
+        catalogue.metadata["Language"] = "km"
+        catalogue.metadata["Plural-Forms"] = "nplurals=1; plural=0;"
+        catalogue.save(str(po_path))
+        untranslated = len(catalogue.untranslated_entries())
+        fuzzy = len(catalogue.fuzzy_entries())
+        self.stdout.write(
+            f"{po_path}: {added} library messages, {untranslated} untranslated, {fuzzy} fuzzy"
+        )
+
+    def _library_entries(
+        self, po_path: Path, sources: tuple[str, ...], label: str
+    ) -> list[polib.POEntry]:
+        entries = []
+        for entry in polib.pofile(str(po_path)):
+            if entry.obsolete or not any(
+                src in path for path, _line in entry.occurrences for src in sources
+            ):
+                continue
+            entries.append(self._copy(entry, label, translated_from=None))
+        return entries
+
+    def _copy(
+        self, entry: polib.POEntry, label: str, translated_from: polib.POEntry | None
+    ) -> polib.POEntry:
+        copy = polib.POEntry(
+            msgid=entry.msgid,
+            msgid_plural=entry.msgid_plural,
+            msgctxt=entry.msgctxt,
+            msgstr="",
+            msgstr_plural={0: ""} if entry.msgid_plural else {},
+            comment=f"{EXTERNAL_MARK} {label}",
+            flags=[f for f in entry.flags if f != "fuzzy"],
+        )
+        if translated_from is not None and translated_from.translated():
+            copy.msgstr = translated_from.msgstr
+            if entry.msgid_plural:
+                copy.msgstr_plural = {0: translated_from.msgstr_plural.get(0, "")}
+        return copy
+
+    def _django(self) -> list[polib.POEntry]:
+        django_locale = SITE_PACKAGES / "django" / "conf" / "locale"
+        source = polib.pofile(str(django_locale / "km" / "LC_MESSAGES" / "django.po"))
+        english = polib.pofile(str(django_locale / "en" / "LC_MESSAGES" / "django.po"))
+        translated = {(e.msgctxt, e.msgid) for e in source if e.translated()}
+        entries = []
+        for entry in english:
+            if (entry.msgctxt, entry.msgid) in translated:
+                continue  # Django's km catalogue has it already
+            if any(src in path for path, _line in entry.occurrences for src in DJANGO_SOURCES):
+                entries.append(self._copy(entry, "django", translated_from=None))
+        return entries
+
+    def _phonenumber(self) -> list[polib.POEntry]:
+        po = SITE_PACKAGES / "phonenumber_field" / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+        return [
+            self._copy(e, "phonenumber_field", None)
+            for e in polib.pofile(str(po))
+            if not e.obsolete
+        ]
+
+    def _allauth(self) -> list[polib.POEntry]:
+        po = SITE_PACKAGES / "allauth" / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+        return self._library_entries(po, ALLAUTH_SOURCES, "allauth")
+
+    def _countries(self) -> list[polib.POEntry]:
+        """Country names in Khmer from CLDR (through Babel, a dev dependency)."""
+        from babel import Locale
+        from django_countries import data
+
+        khmer = Locale("km").territories
+        entries = []
+        with translation.override(None):
+            for code, name in data.COUNTRIES.items():
+                entries.append(
+                    polib.POEntry(
+                        msgid=str(name),
+                        msgstr=khmer.get(code, ""),
+                        comment=f"{EXTERNAL_MARK} django_countries (Khmer from CLDR: {code})",
+                    )
+                )
+        return entries
