@@ -1,0 +1,352 @@
+"""Statements' work that spans models or talks to the world: workflow with
+permissions, PDF rendering, sending to subscribers, unsubscribing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from statements.models import PressContact, Statement, Transition
+
+logger = logging.getLogger(__name__)
+
+PDF_MAX_ATTEMPTS = 5
+SEND_BATCH_SIZE = 100
+UNSUBSCRIBE_SALT = "statements.unsubscribe"
+
+# Which permission each workflow action needs (never a group name).
+ACTION_PERMISSIONS = {
+    Transition.Action.SUBMIT: "statements.submit_statement",
+    Transition.Action.SEND_BACK: "statements.review_statement",
+    Transition.Action.SCHEDULE: "statements.publish_statement",
+    Transition.Action.PUBLISH: "statements.publish_statement",
+    Transition.Action.UNPUBLISH: "statements.publish_statement",
+}
+
+
+def allowed_actions(*, statement: Statement, user: Any) -> list[str]:
+    """The workflow buttons `user` may press on `statement` now."""
+    by_status = {
+        Statement.Status.DRAFT: [Transition.Action.SUBMIT],
+        Statement.Status.IN_REVIEW: [
+            Transition.Action.PUBLISH,
+            Transition.Action.SCHEDULE,
+            Transition.Action.SEND_BACK,
+        ],
+        Statement.Status.PUBLISHED: [Transition.Action.UNPUBLISH],
+    }
+    return [
+        action
+        for action in by_status.get(Statement.Status(statement.status), [])
+        if user.has_perm(ACTION_PERMISSIONS[action])
+    ]
+
+
+def statement_transition(
+    *,
+    statement: Statement,
+    action: str,
+    by: Any,
+    comment: str = "",
+    publish_at: datetime | None = None,
+) -> Transition:
+    """Move `statement` through the workflow if `by` may; queue what follows."""
+    permission = ACTION_PERMISSIONS.get(Transition.Action(action))
+    if permission is None or not by.has_perm(permission):
+        raise PermissionDenied(_("You may not do this to a statement."))
+    with transaction.atomic():
+        statement = Statement.objects.select_for_update().get(pk=statement.pk)
+        if action == Transition.Action.SUBMIT:
+            transition = statement.submit(by=by, comment=comment)
+        elif action == Transition.Action.SEND_BACK:
+            transition = statement.send_back(by=by, comment=comment)
+        elif action == Transition.Action.SCHEDULE:
+            if publish_at is None:
+                raise ValidationError(_("Choose when to publish."))
+            transition = statement.schedule(by=by, at=publish_at, comment=comment)
+        elif action == Transition.Action.PUBLISH:
+            transition = statement_publish(statement=statement, by=by, comment=comment)
+        else:
+            transition = statement.unpublish(by=by, comment=comment)
+    return transition
+
+
+def statement_publish(*, statement: Statement, by: Any, comment: str = "") -> Transition:
+    """Publish, then (after commit) render the PDF and, if asked, e-mail subscribers."""
+    from statements import tasks
+
+    transition = statement.publish(by=by, comment=comment)
+    statement_id = statement.pk
+    pdf_render_queue(statement=statement)
+    if statement.send_to_subscribers and statement.sending_started_at is None:
+        statement.sending_started_at = timezone.now()
+        statement.save(update_fields=["sending_started_at"])
+        transaction.on_commit(lambda: tasks.statement_send.delay(statement_id), robust=True)
+    return transition
+
+
+def scheduled_publish(*, at: datetime | None = None) -> int:
+    """Publish statements whose time has come, as the editor who scheduled them."""
+    published = 0
+    for statement_id in Statement.objects.due_for_publication(at).values_list("pk", flat=True):
+        with transaction.atomic():
+            statement = (
+                Statement.objects.select_for_update(skip_locked=True)
+                .due_for_publication(at)
+                .filter(pk=statement_id)
+                .first()
+            )
+            if statement is None:
+                continue
+            scheduler = statement.scheduled_by
+            if scheduler is None or not scheduler.has_perm("statements.publish_statement"):
+                # The person who scheduled it lost the right meanwhile.
+                continue
+            statement_publish(statement=statement, by=scheduler, comment=_("Scheduled publication"))
+            published += 1
+    return published
+
+
+def statement_revised(*, statement: Statement, by: Any) -> None:
+    """Content saved: a published statement says "updated on"; its PDF is rendered again."""
+    statement.record_revision(by=by)
+    if statement.is_published or statement.has_pdf:
+        pdf_render_queue(statement=statement)
+
+
+# --- PDF -------------------------------------------------------------------
+
+
+def pdf_render_queue(*, statement: Statement) -> None:
+    """Ask for a fresh PDF (after commit). The current file stays linked meanwhile."""
+    from statements import tasks
+
+    Statement.objects.filter(pk=statement.pk).update(
+        pdf_status=Statement.PdfStatus.PENDING, pdf_error="", pdf_attempts=0
+    )
+    statement_id = statement.pk
+    transaction.on_commit(lambda: tasks.statement_pdf_render.delay(statement_id), robust=True)
+
+
+def pdf_render(*, statement_id: int) -> bool:
+    """Render and store the PDF. On failure the previous file stays; the error is recorded."""
+    from statements.pdf import render_pdf
+
+    statement = Statement.objects.filter(pk=statement_id).first()
+    if statement is None:
+        return False
+    try:
+        content = render_pdf(statement)
+    except Exception as error:
+        Statement.objects.filter(pk=statement_id).update(
+            pdf_status=Statement.PdfStatus.FAILED,
+            pdf_error=f"{type(error).__name__}: {error}"[:500],
+            pdf_attempts=statement.pdf_attempts + 1,
+        )
+        logger.exception("statements: PDF of %s failed", statement.slug)
+        raise
+    with transaction.atomic():
+        statement = Statement.objects.select_for_update().get(pk=statement_id)
+        previous = statement.pdf.name if statement.pdf else ""
+        # A new name each time: a reader or cache holding the old link gets the old file, never half a new one.
+        statement.pdf.save(statement.pdf_filename(), ContentFile(content), save=False)
+        statement.pdf_status = Statement.PdfStatus.READY
+        statement.pdf_error = ""
+        statement.pdf_attempts += 1
+        statement.pdf_rendered_at = timezone.now()
+        statement.save(
+            update_fields=["pdf", "pdf_status", "pdf_error", "pdf_attempts", "pdf_rendered_at"]
+        )
+    if previous and previous != statement.pdf.name:
+        transaction.on_commit(lambda: statement.pdf.storage.delete(previous))
+    return True
+
+
+# --- Sending to subscribers ------------------------------------------------
+
+
+def unsubscribe_token(*, kind: str, ident: str) -> str:
+    return signing.dumps({"k": kind, "i": ident}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_url(*, kind: str, ident: str, language: str) -> str:
+    with translation.override(language):
+        path = reverse(
+            "statements:unsubscribe", kwargs={"token": unsubscribe_token(kind=kind, ident=ident)}
+        )
+    return settings.SITE_URL + path
+
+
+def subscriber_unsubscribe(*, token: str) -> bool:
+    """Stop all statement e-mail to the person behind `token`, at once. False if invalid."""
+    from outbox.models import Message
+    from signatures.models import Signature
+
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return False
+    kind, ident = data.get("k"), str(data.get("i", ""))
+    with transaction.atomic():
+        if kind == "signer" and ident:
+            # The keyed hash of the canonical address: every signature of this person.
+            Signature.objects.filter(email_hash=ident).update(wants_updates=False)
+            key_suffix = f":signer:{ident}"
+        elif kind == "press" and ident:
+            PressContact.objects.filter(unsubscribe_token=ident).update(
+                active=False, unsubscribed_at=timezone.now()
+            )
+            contact = PressContact.objects.filter(unsubscribe_token=ident).first()
+            if contact is None:
+                return False
+            key_suffix = f":press:{contact.pk}"
+        else:
+            return False
+        # Statements already queued for this person and not yet sent are not sent.
+        Message.objects.filter(
+            key__startswith="statement:",
+            key__endswith=key_suffix,
+            status=Message.Status.PENDING,
+        ).update(status=Message.Status.CANCELLED)
+    return True
+
+
+def recipients_of(*, statement: Statement) -> list[tuple[str, str]]:
+    """(kind, ident) of everyone who should get `statement`: one entry per person."""
+    from signatures.models import Signature
+
+    signer_hashes = (
+        Signature.objects.filter(
+            status=Signature.Status.CONFIRMED, wants_updates=True, email_hash__isnull=False
+        )
+        .order_by("email_hash")
+        .values_list("email_hash", flat=True)
+        .distinct()
+    )
+    recipients = [("signer", str(email_hash)) for email_hash in signer_hashes]
+    press = PressContact.objects.filter(active=True).order_by("pk").values_list("pk", flat=True)
+    recipients += [("press", str(pk)) for pk in press]
+    return recipients
+
+
+def statement_send(*, statement_id: int) -> int:
+    """Split the recipients in batches and queue one task per batch. Returns the batch count."""
+    from statements import tasks
+
+    statement = Statement.objects.published().filter(pk=statement_id).first()
+    if statement is None:
+        return 0
+    recipients = recipients_of(statement=statement)
+    batches = [
+        recipients[start : start + SEND_BATCH_SIZE]
+        for start in range(0, len(recipients), SEND_BATCH_SIZE)
+    ]
+    for batch in batches:
+        tasks.statement_send_batch.delay(statement_id, [list(item) for item in batch])
+    return len(batches)
+
+
+def statement_send_batch(*, statement_id: int, recipients: Iterable[Iterable[str]]) -> int:
+    """Queue the statement to each recipient through the outbox, once per person.
+
+    The outbox key is statement + person, so a retried or repeated batch
+    queues nothing twice. Opt-outs are read again here: someone who
+    unsubscribed after the batch was planned gets nothing.
+    """
+    from signatures.models import Signature
+
+    statement = Statement.objects.published().filter(pk=statement_id).first()
+    if statement is None:
+        return 0
+    queued = 0
+    for kind, ident in recipients:
+        with transaction.atomic():
+            if kind == "signer":
+                signature = (
+                    Signature.objects.filter(
+                        email_hash=ident,
+                        status=Signature.Status.CONFIRMED,
+                        wants_updates=True,
+                    )
+                    .order_by("-created_at")
+                    .first()
+                )
+                if signature is None or not signature.email:
+                    continue
+                if Signature.objects.filter(email_hash=ident, wants_updates=False).exists():
+                    continue  # unsubscribed from one signature: from all
+                address, language, key = (
+                    signature.email,
+                    signature.language,
+                    f"statement:{statement.pk}:signer:{ident}",
+                )
+            else:
+                contact = PressContact.objects.filter(pk=ident, active=True).first()
+                if contact is None:
+                    continue
+                address, language, key = (
+                    contact.email,
+                    contact.language,
+                    f"statement:{statement.pk}:press:{contact.pk}",
+                )
+                ident = contact.unsubscribe_token
+            statement_message_queue(
+                statement=statement,
+                key=key,
+                to=address,
+                language=language,
+                unsubscribe=unsubscribe_url(kind=kind, ident=ident, language=language),
+            )
+            queued += 1
+    return queued
+
+
+def statement_message_queue(
+    *, statement: Statement, key: str, to: str, language: str, unsubscribe: str
+) -> Any:
+    from campaigns.markup import render_markdown
+    from outbox.services import message_queue
+
+    language = language if language in {"km", "en"} else settings.LANGUAGE_CODE
+    with translation.override(language):
+        page_url = settings.SITE_URL + statement.get_absolute_url()
+        body = statement.text("body", language)
+        context = {
+            "statement": statement,
+            "title": statement.text("title", language),
+            "summary": statement.text("summary", language),
+            "body": body,
+            "body_html": render_markdown(body.text),
+            "page_url": page_url,
+            "pdf_url": settings.SITE_URL
+            + reverse("statements:pdf", kwargs={"slug": statement.slug}),
+            "unsubscribe_url": unsubscribe,
+            "language": language,
+        }
+        subject = str(context["title"])
+        text = render_to_string("emails/statements/statement.txt", context)
+        html = render_to_string("emails/statements/statement.html", context)
+    return message_queue(
+        key=key,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Content-Language": language,
+        },
+    )
