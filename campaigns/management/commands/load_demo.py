@@ -26,13 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         campaign = load_campaign()
         self.stdout.write(f"Campaign: {campaign.slug}")
-        try:
-            from statements.demo import load_statements
-        except ImportError:
-            load_statements = None
-        if load_statements is not None:
-            count = load_statements(campaign=campaign)
-            self.stdout.write(f"Statements: {count}")
+        from statements.demo import load_statements
+
+        count = load_statements(campaign=campaign)
+        self.stdout.write(f"Statements: {count}")
         if not options["no_organiser"] and settings.DEBUG:
             self._organiser()
 
