@@ -8,4 +8,5 @@ urlpatterns = [
     path("about/", views.about, name="about"),
     path("campaigns/", views.campaign_list, name="list"),
     path("campaigns/<slug:slug>/", views.campaign_detail, name="detail"),
+    path("campaigns/<slug:slug>/figures.json", views.campaign_figures, name="figures"),
 ]

@@ -177,9 +177,13 @@ class Signature(models.Model):
         now = timezone.now()
 
         def change(signature: Signature) -> None:
+            from outbox.models import Message
+
             signature.status = Signature.Status.WITHDRAWN
             signature.withdrawn_at = now
             signature.erase_personal_data()
+            # Mails to the signer carry the address (encrypted): erase them too.
+            Message.objects.filter(key__startswith=f"signature:{signature.pk}:").delete()
 
         return self._change(
             {

@@ -1,2 +1,11 @@
+from django.urls import path
+
+from signatures import views
+
 app_name = "signatures"
-urlpatterns: list = []
+urlpatterns = [
+    path("campaigns/<slug:slug>/sign/", views.sign, name="sign"),
+    path("campaigns/<slug:slug>/thanks/", views.thanks, name="thanks"),
+    path("sign/confirm/<str:token>/", views.confirm, name="confirm"),
+    path("sign/withdraw/<str:token>/", views.withdraw, name="withdraw"),
+]

@@ -1,0 +1,299 @@
+"""Signing, confirming and withdrawing: the work that spans models and mail."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django_ratelimit.core import is_ratelimited
+
+from campaigns.models import Campaign
+from outbox.services import message_queue
+from signatures import identity, links, policy
+from signatures.models import Signature
+
+logger = logging.getLogger(__name__)
+
+# A pending signature may still be confirmed this long after its campaign closed.
+CONFIRMATION_GRACE = timedelta(hours=24)
+
+
+# --- Screening a submission ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What to do with a valid submission before storing it."""
+
+    store: bool = True  # False: show the normal page, keep nothing
+    suspect_reason: str = ""
+
+
+def _ip_key(group: str, request: HttpRequest) -> str:
+    return identity.client_ip(request) or "unknown"
+
+
+def submission_screen(
+    *, request: HttpRequest, campaign: Campaign, email: str, suspect_reason: str = ""
+) -> Screening:
+    """Rate limits per IP and the organisers' rules (signatures.policy)."""
+    ip_address = identity.client_ip(request)
+    verdict = policy.submission_verdict(
+        campaign=campaign, email_domain=identity.email_domain(email), ip_address=ip_address
+    )
+    if verdict.blocked:
+        return Screening(store=False)
+    limits = policy.rate_limits()
+    over_limit = False
+    for rate in (limits.burst, limits.sustained):
+        # Count the request against every window, even once one is exceeded.
+        if is_ratelimited(
+            request, group="signatures.sign", key=_ip_key, rate=rate, method="POST", increment=True
+        ):
+            over_limit = True
+    if over_limit:
+        return Screening(suspect_reason="over the rate limit for its IP address")
+    return Screening(suspect_reason=verdict.suspect_reason or suspect_reason)
+
+
+# --- Submitting -----------------------------------------------------------
+
+
+def signature_submit(
+    *,
+    campaign: Campaign,
+    data: dict[str, Any],
+    ip_address: str | None,
+    language: str,
+    suspect_reason: str = "",
+) -> Signature:
+    """Store a signature as pending (or suspect) and queue its confirmation.
+
+    Signing again with the same e-mail is not an error: the database's unique
+    constraint decides under concurrency, and the person gets the
+    confirmation again (while pending) or an "already signed" e-mail. The
+    caller shows the same page in every case.
+    """
+    email = data["email"]
+    email_hash = identity.email_hash(email)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: the constraint may refuse it
+                signature = Signature.objects.create(
+                    campaign=campaign,
+                    status=Signature.Status.SUSPECT if suspect_reason else Signature.Status.PENDING,
+                    suspect_reason=suspect_reason[:200],
+                    full_name=data["full_name"],
+                    name_key=identity.name_key(data["full_name"])[:200],
+                    email=email,
+                    email_hash=email_hash,
+                    phone=data.get("phone", ""),
+                    country=data["country"],
+                    city=data.get("city", ""),
+                    province=data.get("province", ""),
+                    answers=data.get("answers", {}),
+                    show_publicly=data.get("show_publicly", False),
+                    wants_updates=data.get("wants_updates", False),
+                    language=language,
+                    ip_address=ip_address,
+                    referrer=data.get("referrer", ""),
+                    utm=data.get("utm", {}),
+                )
+        except IntegrityError:
+            signature = (
+                Signature.objects.select_for_update()
+                .filter(campaign=campaign, email_hash=email_hash)
+                .first()
+            )
+            if signature is None:  # withdrawn between our insert and this read: rare
+                raise
+            if not suspect_reason:  # never mail someone on behalf of a flooding IP
+                _signing_again(signature)
+            return signature
+        confirmation_send(signature)
+    return signature
+
+
+def _signing_again(signature: Signature) -> None:
+    awaiting_confirmation = signature.status == Signature.Status.PENDING or (
+        signature.status == Signature.Status.SUSPECT and signature.confirmed_at is None
+    )
+    if awaiting_confirmation:
+        confirmation_send(signature)
+    elif signature.status in {Signature.Status.CONFIRMED, Signature.Status.SUSPECT}:
+        already_signed_send(signature)
+    # Invalidated: nothing to say; the page looks the same anyway.
+
+
+# --- E-mails ---------------------------------------------------------------
+
+
+def _sends_left(signature: Signature) -> bool:
+    return signature.confirmation_sends < settings.SIGNATURE_MAX_CONFIRMATION_SENDS
+
+
+def _mail(signature: Signature, kind: str, context: dict[str, Any]) -> None:
+    """Render `emails/signatures/<kind>.*` in the signer's language and queue it
+    in the current transaction, once per signature and send number."""
+    Signature.objects.filter(pk=signature.pk).update(
+        confirmation_sends=signature.confirmation_sends + 1
+    )
+    signature.confirmation_sends += 1
+    with translation.override(signature.language or settings.LANGUAGE_CODE):
+        full_context = {
+            "signature": signature,
+            "campaign": signature.campaign,
+            "campaign_url": settings.SITE_URL + signature.campaign.get_absolute_url(),
+            "withdrawal_link": links.withdrawal_link(signature),
+            "site_name": settings.SITE_NAME,
+            **context,
+        }
+        subject = render_to_string(f"emails/signatures/{kind}_subject.txt", full_context)
+        text = render_to_string(f"emails/signatures/{kind}.txt", full_context)
+        html = render_to_string(f"emails/signatures/{kind}.html", full_context)
+    message_queue(
+        key=f"signature:{signature.pk}:{kind}:{signature.confirmation_sends}",
+        to=signature.email,
+        subject=" ".join(subject.split()),
+        text=text,
+        html=html,
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+
+
+def confirmation_send(signature: Signature) -> bool:
+    """Queue the confirmation e-mail; at most SIGNATURE_MAX_CONFIRMATION_SENDS in all."""
+    if not _sends_left(signature) or not signature.email:
+        return False
+    _mail(
+        signature,
+        "confirm",
+        {
+            "confirmation_link": links.confirmation_link(signature),
+            "max_age_days": settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS,
+        },
+    )
+    return True
+
+
+def already_signed_send(signature: Signature) -> bool:
+    """Tell a confirmed signer who signs again that it is already counted.
+    Shares the send limit, so nobody can flood an inbox through our form."""
+    if not _sends_left(signature) or not signature.email:
+        return False
+    _mail(signature, "already_signed", {})
+    return True
+
+
+# --- Confirming and withdrawing --------------------------------------------
+
+
+class Confirmation(enum.Enum):
+    CONFIRMED = "confirmed"  # now, or earlier: the page is the same
+    EXPIRED = "expired"
+    INVALID = "invalid"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ConfirmationResult:
+    outcome: Confirmation
+    campaign: Campaign | None = None
+
+
+def confirmations_open(campaign: Campaign) -> bool:
+    """Open campaigns, and closed ones for CONFIRMATION_GRACE after closing."""
+    if campaign.is_open():
+        return True
+    now = timezone.now()
+    if campaign.closes_at and campaign.closes_at <= now:
+        closed_at = campaign.closes_at
+    elif campaign.status in {Campaign.Status.CLOSED, Campaign.Status.ARCHIVED}:
+        closed_at = campaign.updated_at  # closed by hand: the last edit closed it
+    else:
+        return False  # a draft, or not opened yet
+    return now - closed_at < CONFIRMATION_GRACE
+
+
+def signature_confirm(*, token: str) -> ConfirmationResult:
+    try:
+        signature = links.signature_from_confirmation(token)
+    except links.LinkExpired:
+        return ConfirmationResult(Confirmation.EXPIRED)
+    except links.LinkInvalid:
+        return ConfirmationResult(Confirmation.INVALID)
+    campaign = signature.campaign
+    if signature.status in {Signature.Status.WITHDRAWN, Signature.Status.INVALIDATED}:
+        return ConfirmationResult(Confirmation.INVALID, campaign)
+    if signature.confirmed_at is None and not confirmations_open(campaign):
+        return ConfirmationResult(Confirmation.CLOSED, campaign)
+    signature.confirm()
+    return ConfirmationResult(Confirmation.CONFIRMED, campaign)
+
+
+def withdrawal_campaign(*, token: str) -> Campaign | None:
+    """The campaign a withdrawal link belongs to, if the link still works."""
+    try:
+        signature = links.signature_from_withdrawal(token)
+    except (links.LinkExpired, links.LinkInvalid):
+        return None
+    if signature.status == Signature.Status.WITHDRAWN:
+        return None
+    return signature.campaign
+
+
+def signature_withdraw(*, token: str) -> Campaign | None:
+    """Withdraw through the e-mail link. Returns the campaign, or None for a
+    link that is not (or no longer) valid."""
+    try:
+        signature = links.signature_from_withdrawal(token)
+    except (links.LinkExpired, links.LinkInvalid):
+        return None
+    if signature.status == Signature.Status.WITHDRAWN:
+        return None
+    signature.withdraw()
+    return signature.campaign
+
+
+# --- Retention ---------------------------------------------------------------
+
+
+def ip_addresses_erase(*, older_than: timedelta | None = None) -> int:
+    """Forget signers' IP addresses once fraud review no longer needs them."""
+    age = older_than or timedelta(days=settings.SIGNATURE_IP_RETENTION_DAYS)
+    return Signature.objects.filter(
+        ip_address__isnull=False, created_at__lt=timezone.now() - age
+    ).update(ip_address=None)
+
+
+def unconfirmed_purge(*, older_than: timedelta | None = None) -> int:
+    """Delete signatures whose e-mail was never confirmed: they never counted,
+    so no tally changes. Their queued mails go too (they carry the address)."""
+    from outbox.models import Message
+
+    age = older_than or timedelta(days=settings.SIGNATURE_UNCONFIRMED_PURGE_DAYS)
+    stale = Signature.objects.filter(
+        status__in=[Signature.Status.PENDING, Signature.Status.SUSPECT],
+        confirmed_at__isnull=True,
+        created_at__lt=timezone.now() - age,
+    )
+    purged = 0
+    for signature_id in stale.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            deleted, _rows = Signature.objects.filter(
+                pk=signature_id,
+                status__in=[Signature.Status.PENDING, Signature.Status.SUSPECT],
+                confirmed_at__isnull=True,
+            ).delete()
+            if deleted:
+                Message.objects.filter(key__startswith=f"signature:{signature_id}:").delete()
+                purged += 1
+    return purged

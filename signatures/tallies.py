@@ -1,0 +1,181 @@
+"""Counts: insert-only deltas, folded in batches; public figures; reconciling.
+
+Why this shape: signatures/README.md. In short, a signer's transaction only
+INSERTs a TallyDelta row (no row is shared between signers, so nothing waits
+on a lock); a periodic task folds the deltas into CountryTally; the public
+figure is CountryTally plus the deltas not folded yet, read in one SQL
+statement so it is exact even while a fold commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from signatures.models import CountryTally, Signature, TallyDelta
+
+logger = logging.getLogger(__name__)
+
+FIGURES_CACHE_SECONDS = 3
+PUBLIC_SIGNERS_SHOWN = 10
+# TallyDelta.delta is a SmallIntegerField.
+LARGEST_DELTA = 32767
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A campaign's public numbers at one moment."""
+
+    total: int
+    by_country: list[tuple[str, int]]  # most signatures first
+    goal: int
+    updated_at: datetime
+    recent_signers: list[tuple[str, str]] = field(default_factory=list)  # (name, country)
+
+
+def _stored_counts(campaign_id: int) -> dict[str, int]:
+    # One statement, one snapshot: a fold moving deltas into a tally commits
+    # atomically, so this never sees a delta both folded and unfolded.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT country, SUM(n) FROM (
+                SELECT country, confirmed AS n FROM {CountryTally._meta.db_table}
+                WHERE campaign_id = %s
+                UNION ALL
+                SELECT country, delta AS n FROM {TallyDelta._meta.db_table}
+                WHERE campaign_id = %s
+            ) AS counts GROUP BY country
+            """,  # noqa: S608 - table names come from our models
+            [campaign_id, campaign_id],
+        )
+        return {country: int(total) for country, total in cursor.fetchall() if total}
+
+
+def figures_compute(campaign: Campaign) -> Figures:
+    counts = _stored_counts(campaign.pk)
+    total = sum(counts.values())
+    by_country = sorted(
+        ((country, count) for country, count in counts.items() if count > 0),
+        key=lambda item: (-item[1], item[0]),
+    )
+    recent = list(
+        Signature.objects.public()
+        .filter(campaign=campaign)
+        .order_by("-confirmed_at")
+        .values_list("full_name", "country")[:PUBLIC_SIGNERS_SHOWN]
+    )
+    return Figures(
+        total=total,
+        by_country=by_country,
+        goal=campaign.goal_for(total),
+        updated_at=timezone.now(),
+        recent_signers=[(name, str(country)) for name, country in recent],
+    )
+
+
+def figures(campaign: Campaign) -> Figures:
+    """The public figures, cached for a few seconds: a flood of readers costs
+    one query every few seconds per campaign."""
+    key = f"signatures:figures:{campaign.pk}"
+    cached = cache.get(key)
+    if isinstance(cached, Figures):
+        return cached
+    computed = figures_compute(campaign)
+    cache.set(key, computed, FIGURES_CACHE_SECONDS)
+    return computed
+
+
+def figures_forget(campaign: Campaign) -> None:
+    cache.delete(f"signatures:figures:{campaign.pk}")
+
+
+def _tally_add(campaign_id: int, country: str, amount: int) -> None:
+    tallies = CountryTally.objects.filter(campaign_id=campaign_id, country=country)
+    if tallies.update(confirmed=F("confirmed") + amount, updated_at=timezone.now()):
+        return
+    try:
+        with transaction.atomic():
+            CountryTally.objects.create(campaign_id=campaign_id, country=country, confirmed=amount)
+    except IntegrityError:  # another fold created it a moment ago
+        tallies.update(confirmed=F("confirmed") + amount, updated_at=timezone.now())
+
+
+def tallies_fold(*, batch: int = 10000) -> int:
+    """Move up to `batch` deltas into the stored tallies. Returns how many.
+
+    Deltas are taken with SKIP LOCKED, so two folds running at once take
+    different rows, and a signer's transaction never waits for a fold.
+    """
+    with transaction.atomic():
+        rows = list(
+            TallyDelta.objects.select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", "campaign_id", "country", "delta")[:batch]
+        )
+        if not rows:
+            return 0
+        sums: dict[tuple[int, str], int] = defaultdict(int)
+        for _pk, campaign_id, country, delta in rows:
+            sums[(campaign_id, country)] += delta
+        for (campaign_id, country), amount in sorted(sums.items()):
+            if amount:
+                _tally_add(campaign_id, country, amount)
+        TallyDelta.objects.filter(pk__in=[row[0] for row in rows]).delete()
+    return len(rows)
+
+
+def _reconcile_rows(campaign_id: int) -> list[tuple[str, int, int]]:
+    # The true count and the stored count in one statement (one snapshot): a
+    # signature confirmed meanwhile adds to both sides or to neither, because
+    # its delta commits with its status.
+    signature_table = Signature._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT country, SUM(truth), SUM(stored) FROM (
+                SELECT country, COUNT(*) AS truth, 0 AS stored FROM {signature_table}
+                WHERE campaign_id = %s AND status = %s GROUP BY country
+                UNION ALL
+                SELECT country, 0, confirmed FROM {CountryTally._meta.db_table}
+                WHERE campaign_id = %s
+                UNION ALL
+                SELECT country, 0, delta FROM {TallyDelta._meta.db_table}
+                WHERE campaign_id = %s
+            ) AS counts GROUP BY country
+            """,  # noqa: S608 - table names come from our models
+            [campaign_id, Signature.Status.CONFIRMED, campaign_id, campaign_id],
+        )
+        return [(country, int(truth or 0), int(stored or 0)) for country, truth, stored in cursor]
+
+
+def tallies_reconcile(*, campaign: Campaign | None = None) -> int:
+    """Compare stored counts with a true COUNT and correct any drift by
+    inserting correcting deltas (insert-only, like every other change).
+    Returns the total absolute correction."""
+    campaigns = [campaign] if campaign else list(Campaign.objects.all())
+    corrected = 0
+    for each in campaigns:
+        for country, truth, stored in _reconcile_rows(each.pk):
+            drift = truth - stored
+            if not drift:
+                continue
+            logger.warning(
+                "tallies: campaign %s country %r drifted by %+d; corrected", each.pk, country, drift
+            )
+            corrected += abs(drift)
+            remaining = drift
+            while remaining:
+                step = max(-LARGEST_DELTA, min(LARGEST_DELTA, remaining))
+                TallyDelta.objects.create(campaign=each, country=country, delta=step)
+                remaining -= step
+        figures_forget(each)
+    return corrected
