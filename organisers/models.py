@@ -258,6 +258,7 @@ class GeneratedFile(models.Model):
         _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
     )
     file = models.FileField(upload_to="organisers/", blank=True)
+    options = models.JSONField(default=dict, blank=True)  # e.g. the document's language
     rows = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
     token = models.CharField(max_length=40, default=new_download_token, editable=False)

@@ -1,0 +1,333 @@
+"""Organisers' pages: dashboards, exports, invalidation by criteria, paper
+import, the delivery document, and the downloads jobs produce."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from campaigns.models import Campaign
+from organisers import charts, delivery, services
+from organisers.audit import audit_record
+from organisers.forms import DeliveryForm, InvalidationForm, PaperImportForm
+from organisers.models import AuditEntry, GeneratedFile, Invalidation, JobStatus
+from organisers.roles import can_see_dashboard, can_see_personal_data
+
+View = Callable[..., HttpResponse]
+
+
+def staff_with(check: Callable[[Any], bool]) -> Callable[[View], View]:
+    """Signed-in staff passing `check`, else 403 (sign-in first when anonymous)."""
+
+    def decorator(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _perm(name: str) -> Callable[[Any], bool]:
+    return lambda user: bool(user.is_active and user.is_staff and user.has_perm(name))
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """Organisers' pages live inside the admin's frame (header, sidebar)."""
+    from django.contrib import admin
+
+    return render(request, template, {**admin.site.each_context(request), **context})
+
+
+def _campaign(slug: str) -> Campaign:
+    return get_object_or_404(Campaign, slug=slug)
+
+
+# --- Dashboard --------------------------------------------------------------
+
+
+@staff_with(can_see_dashboard)
+def dashboard_index(request: HttpRequest) -> HttpResponse:
+    campaigns = Campaign.objects.all()
+    return _page(request, "organisers/index.html", {"campaigns": campaigns})
+
+
+@staff_with(can_see_dashboard)
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    figures = services.campaign_figures(campaign)
+    days = services.counts_by_day(campaign)
+    by_country = services.counts_by_country(campaign)
+    by_province = services.counts_by_province(campaign)
+    user = request.user
+    return _page(
+        request,
+        "organisers/dashboard.html",
+        {
+            "campaign": campaign,
+            "figures": figures,
+            "confirmation_percent": None
+            if figures.confirmation_rate is None
+            else round(100 * figures.confirmation_rate, 1),
+            "days": days,
+            "days_chart": charts.daily_bars(days, label=_("Confirmed signatures per day")),
+            "by_country": by_country,
+            "country_chart": charts.horizontal_bars(
+                [(name, n) for _code, name, n in by_country],
+                label=_("Confirmed signatures by country of residence"),
+            ),
+            "by_province": by_province,
+            "province_chart": charts.horizontal_bars(
+                [(name, n) for _code, name, n in by_province],
+                label=_("Confirmed signatures by province of origin"),
+            ),
+            "sources": services.campaign_sources(campaign),
+            "count_exports": services.COUNT_EXPORTS,
+            "can_export_personal_data": can_see_personal_data(user),
+            "can_invalidate": user.has_perm("organisers.invalidate_by_criteria"),
+            "can_import_paper": user.has_perm("organisers.import_paper"),
+            "can_build_delivery": user.has_perm("organisers.build_delivery_document"),
+        },
+    )
+
+
+# --- Exports ----------------------------------------------------------------
+
+
+@staff_with(can_see_dashboard)
+def count_export(request: HttpRequest, slug: str, by: str, extension: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    if by not in services.COUNT_EXPORTS or extension not in {"csv", "xlsx"}:
+        raise Http404
+    filename = f"{campaign.slug}-by-{by}-{timezone.localdate():%Y%m%d}.{extension}"
+    if extension == "csv":
+        response = HttpResponse(
+            services.count_export_csv(campaign, by), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            services.count_export_xlsx(campaign, by),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    audit_record(
+        action=AuditEntry.Action.EXPORTED,
+        request=request,
+        obj=campaign,
+        detail=_("Counts by %(by)s (%(format)s)") % {"by": by, "format": extension},
+    )
+    return response
+
+
+@require_POST
+@staff_with(can_see_personal_data)
+def signature_export(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every signature of the campaign with personal data, as CSV: streamed
+    when small enough, else built by a job and offered as a download."""
+    campaign = _campaign(slug)
+    rows = services.export_row_count(campaign)
+    if rows > services.EXPORT_STREAM_MAX_ROWS:
+        job = services.export_start(campaign=campaign, user=request.user)
+        audit_record(
+            action=AuditEntry.Action.EXPORTED,
+            request=request,
+            obj=campaign,
+            detail=_("Full signature export queued (%(rows)s rows), job %(job)s")
+            % {"rows": rows, "job": job.pk},
+        )
+        messages.info(request, _("The export is being prepared. It will be listed here."))
+        return redirect("organisers:files")
+    audit_record(
+        action=AuditEntry.Action.EXPORTED,
+        request=request,
+        obj=campaign,
+        detail=_("Full signature export streamed (%(rows)s rows)") % {"rows": rows},
+    )
+    response = StreamingHttpResponse(
+        services.export_lines(campaign), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"{campaign.slug}-signatures-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _file_allowed(user: Any, job: GeneratedFile) -> bool:
+    if job.created_by_id != user.pk:
+        return False
+    if job.holds_personal_data:
+        return can_see_personal_data(user)
+    return bool(user.has_perm("organisers.build_delivery_document"))
+
+
+def _may_have_files(user: Any) -> bool:
+    return can_see_personal_data(user) or bool(
+        user.is_staff and user.has_perm("organisers.build_delivery_document")
+    )
+
+
+@staff_with(_may_have_files)
+def files(request: HttpRequest) -> HttpResponse:
+    jobs = GeneratedFile.objects.filter(created_by=request.user).select_related("campaign")
+    if request.GET.get("format") == "json":
+        return JsonResponse(
+            {"pending": jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).count()}
+        )
+    return _page(request, "organisers/files.html", {"jobs": jobs, "now": timezone.now()})
+
+
+@staff_with(_may_have_files)
+def file_download(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    job = get_object_or_404(GeneratedFile, pk=pk, token=token)
+    if not _file_allowed(request.user, job):
+        raise PermissionDenied
+    if job.status != JobStatus.DONE or not job.file or job.is_expired():
+        raise Http404
+    audit_record(
+        action=AuditEntry.Action.EXPORTED,
+        request=request,
+        obj=job.campaign,
+        detail=_("Downloaded %(kind)s (%(rows)s rows)")
+        % {"kind": job.get_kind_display(), "rows": job.rows},
+    )
+    response = FileResponse(
+        job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1]
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Invalidation by criteria ----------------------------------------------
+
+
+@staff_with(_perm("organisers.invalidate_by_criteria"))
+def invalidation_new(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    form = InvalidationForm(request.POST or None)
+    preview: int | None = None
+    if request.method == "POST" and form.is_valid():
+        criteria = form.criteria()
+        if "start" in request.POST:
+            if not form.cleaned_data["reason"].strip():
+                form.add_error("reason", _("Say why: the reason is kept on every signature."))
+            else:
+                job = services.invalidation_start(
+                    campaign=campaign,
+                    criteria=criteria,
+                    reason=form.cleaned_data["reason"].strip(),
+                    user=request.user,
+                )
+                return redirect("organisers:invalidation", pk=job.pk)
+        preview = services.invalidation_preview(campaign, criteria)
+    return _page(
+        request,
+        "organisers/invalidation_form.html",
+        {
+            "campaign": campaign,
+            "form": form,
+            "preview": preview,
+            "recent": Invalidation.objects.filter(campaign=campaign)[:10],
+        },
+    )
+
+
+@staff_with(_perm("organisers.invalidate_by_criteria"))
+def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Invalidation.objects.select_related("campaign"), pk=pk)
+    if request.GET.get("format") == "json":
+        return JsonResponse(
+            {
+                "status": job.status,
+                "status_label": job.get_status_display(),
+                "processed": job.processed,
+                "invalidated": job.invalidated,
+                "total": job.total,
+                "percent": job.percent,
+                "finished": job.is_finished,
+            }
+        )
+    return _page(request, "organisers/invalidation_detail.html", {"job": job})
+
+
+@require_POST
+@staff_with(_perm("organisers.invalidate_by_criteria"))
+def invalidation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Invalidation, pk=pk)
+    services.invalidation_cancel(job)
+    audit_record(action=AuditEntry.Action.OTHER, request=request, obj=job, detail=_("Cancelled"))
+    messages.info(request, _("Cancelling: signatures already invalidated stay invalidated."))
+    return redirect("organisers:invalidation", pk=job.pk)
+
+
+# --- Paper signatures -------------------------------------------------------
+
+
+@staff_with(_perm("organisers.import_paper"))
+def paper_import(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    form = PaperImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = services.paper_import(
+            campaign=campaign,
+            upload=form.cleaned_data["file"].chunks(),
+            event=form.cleaned_data["event"],
+            user=request.user,
+        )
+    return _page(
+        request,
+        "organisers/paper_import.html",
+        {"campaign": campaign, "form": form, "report": report},
+    )
+
+
+# --- Delivery document ------------------------------------------------------
+
+
+@staff_with(_perm("organisers.build_delivery_document"))
+def delivery_new(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    form = DeliveryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with_names = form.cleaned_data["with_names"]
+        if with_names and not can_see_personal_data(request.user):
+            # A list of names leaves the committee: the personal-data door applies.
+            raise PermissionDenied
+        job = delivery.delivery_start(
+            campaign=campaign,
+            with_names=with_names,
+            language=form.cleaned_data["language"],
+            user=request.user,
+        )
+        audit_record(
+            action=AuditEntry.Action.EXPORTED,
+            request=request,
+            obj=campaign,
+            detail=_("Delivery document requested (%(kind)s), job %(job)s")
+            % {"kind": job.get_kind_display(), "job": job.pk},
+        )
+        messages.info(request, _("The document is being built. It will be listed here."))
+        return redirect(reverse("organisers:files"))
+    return _page(request, "organisers/delivery_form.html", {"campaign": campaign, "form": form})

@@ -1,0 +1,25 @@
+"""Organisers' jobs: thin tasks that take ids and call a service."""
+
+from celery import shared_task
+
+from organisers import delivery, services
+
+
+@shared_task(acks_late=True)
+def invalidation_run(invalidation_id: int) -> None:
+    services.invalidation_run(invalidation_id)
+
+
+@shared_task(acks_late=True)
+def export_build(generated_file_id: int) -> None:
+    services.export_build(generated_file_id)
+
+
+@shared_task(acks_late=True)
+def delivery_build(generated_file_id: int) -> None:
+    delivery.delivery_build(generated_file_id)
+
+
+@shared_task
+def generated_files_expire() -> int:
+    return services.generated_files_expire()

@@ -1,0 +1,269 @@
+"""Signature review: filters, search by name key and e-mail hash, bulk actions.
+
+Signatures are never edited field by field: every change of status goes
+through the model's methods (which keep the counts right) from an action,
+and each one is logged (Django's LogEntry, copied into the audit log).
+E-mail and phone are masked unless the person may see personal data
+(permission and two-factor); showing them is itself recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from organisers.audit import audit_record
+from organisers.models import AuditEntry
+from organisers.roles import can_see_personal_data
+from signatures.identity import email_hash, name_key
+from signatures.models import Signature
+
+
+def mask_email(email: str) -> str:
+    if not email:
+        return ""
+    local, _at, domain = email.rpartition("@")
+    return f"{local[:1]}•••@{domain}" if local else "•••"
+
+
+def mask_phone(phone: str) -> str:
+    return f"•••• {phone[-2:]}" if phone else ""
+
+
+class InvalidateForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+@admin.register(Signature)
+class SignatureAdmin(admin.ModelAdmin):
+    list_display = [
+        "full_name",
+        "campaign",
+        "status",
+        "source",
+        "country",
+        "province",
+        "masked_email",
+        "created_at",
+        "confirmed_at",
+    ]
+    list_filter = [
+        "campaign",
+        "status",
+        "source",
+        "country",
+        ("created_at", admin.DateFieldListFilter),
+        ("confirmed_at", admin.DateFieldListFilter),
+    ]
+    # Search goes through the keys, never the columns: see get_search_results.
+    search_fields = ["name_key"]
+    search_help_text = _(
+        "A name (any spelling variant finds the person) or an exact e-mail address."
+    )
+    date_hierarchy = "created_at"
+    list_select_related = ["campaign"]
+    list_per_page = 100
+    show_full_result_count = False
+    actions = ["invalidate", "restore", "approve", "resend_confirmation"]
+    readonly_fields = [
+        "campaign",
+        "status",
+        "source",
+        "event",
+        "full_name",
+        "masked_email",
+        "masked_phone",
+        "country",
+        "city",
+        "province",
+        "answers",
+        "show_publicly",
+        "wants_updates",
+        "language",
+        "masked_ip_address",
+        "referrer",
+        "utm",
+        "suspect_reason",
+        "invalidation_reason",
+        "created_at",
+        "confirmed_at",
+        "withdrawn_at",
+        "invalidated_at",
+        "confirmation_sends",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # paper signatures come through the paper import
+
+    def has_delete_permission(self, request: HttpRequest, obj: Signature | None = None) -> bool:
+        return False  # withdrawal or invalidation, never a silent delete
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Signature], search_term: str
+    ) -> tuple[QuerySet[Signature], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if "@" in term:
+            return queryset.filter(email_hash=email_hash(term)), False
+        return queryset.filter(name_key__contains=name_key(term)), False
+
+    # --- Personal data, masked unless allowed ---------------------------
+
+    def _personal(self, request: HttpRequest | None) -> bool:
+        return request is not None and can_see_personal_data(request.user)
+
+    # The admin is one object serving every request: which columns show
+    # personal data is chosen per request by name, never stored on `self`.
+    PLAIN = {"masked_email": "email", "masked_phone": "phone", "masked_ip_address": "ip_address"}
+
+    def _unmasked(self, request: HttpRequest, names: list[str]) -> list[str]:
+        if not self._personal(request):
+            return names
+        return [self.PLAIN.get(name, name) for name in names]
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        return self._unmasked(request, list(super().get_list_display(request)))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Signature | None = None) -> list[str]:
+        return self._unmasked(request, list(super().get_readonly_fields(request, obj)))
+
+    def get_fields(self, request: HttpRequest, obj: Signature | None = None) -> list[str]:
+        return self._unmasked(request, list(self.fields))
+
+    @admin.display(description=_("e-mail"))
+    def masked_email(self, signature: Signature) -> str:
+        return mask_email(signature.email)
+
+    @admin.display(description=_("phone number"))
+    def masked_phone(self, signature: Signature) -> str:
+        return mask_phone(signature.phone)
+
+    @admin.display(description=_("IP address"))
+    def masked_ip_address(self, signature: Signature) -> str:
+        return "•••" if signature.ip_address else ""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        if self._personal(request) and getattr(response, "status_code", 0) == 200:
+            audit_record(
+                action=AuditEntry.Action.VIEWED_PERSONAL_DATA,
+                request=request,
+                object_type="signatures.signature",
+                object_repr=gettext("Signature list"),
+                detail=request.get_full_path()[:1000],
+            )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if self._personal(request) and getattr(response, "status_code", 0) == 200:
+            audit_record(
+                action=AuditEntry.Action.VIEWED_PERSONAL_DATA,
+                request=request,
+                object_type="signatures.signature",
+                object_id=str(object_id),
+                object_repr=gettext("Signature %(id)s") % {"id": object_id},
+            )
+        return response
+
+    # --- Bulk actions ---------------------------------------------------
+
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Signature],
+        change: str,
+        message: str,
+        **arguments: Any,
+    ) -> int:
+        changed = 0
+        for signature in queryset.select_related("campaign").order_by("pk"):
+            if getattr(signature, change)(**arguments):
+                changed += 1
+                self.log_change(
+                    request,
+                    signature,
+                    f"{message}" + (f": {arguments['reason']}" if "reason" in arguments else ""),
+                )
+        return changed
+
+    @admin.action(description=_("Invalidate with a reason"), permissions=["change"])
+    def invalidate(self, request: HttpRequest, queryset: QuerySet[Signature]) -> Any:
+        form = InvalidateForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            changed = self._apply(
+                request, queryset, "invalidate", "Invalidated", reason=form.cleaned_data["reason"]
+            )
+            self.message_user(
+                request,
+                gettext("%(count)s signatures invalidated.") % {"count": changed},
+                messages.SUCCESS,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/signatures/invalidate.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": gettext("Invalidate signatures"),
+                "form": form,
+                "queryset": queryset,
+                "count": queryset.count(),
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Restore invalidated signatures"), permissions=["change"])
+    def restore(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
+        changed = self._apply(request, queryset, "restore", "Restored")
+        self.message_user(
+            request,
+            gettext("%(count)s signatures restored.") % {"count": changed},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Approve suspect signatures"), permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
+        changed = self._apply(request, queryset, "approve", "Approved")
+        self.message_user(
+            request,
+            gettext("%(count)s signatures approved.") % {"count": changed},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Send the confirmation e-mail again"), permissions=["change"])
+    def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
+        from django.db import transaction
+
+        from signatures.services import confirmation_send
+
+        sent = 0
+        for signature in queryset.select_related("campaign").filter(
+            confirmed_at__isnull=True,
+            status__in=[Signature.Status.PENDING, Signature.Status.SUSPECT],
+        ):
+            with transaction.atomic():
+                if confirmation_send(signature):
+                    sent += 1
+                    self.log_change(request, signature, "Confirmation e-mail sent again")
+        self.message_user(
+            request,
+            gettext("Confirmation e-mail queued for %(count)s signatures.") % {"count": sent},
+            messages.SUCCESS,
+        )

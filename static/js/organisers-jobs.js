@@ -1,0 +1,37 @@
+// Progress of organisers' jobs (invalidation by criteria, prepared files),
+// polled every two seconds. Without JavaScript the page shows the state at load.
+(function () {
+  "use strict";
+  var progress = document.getElementById("invalidation-progress");
+  var files = document.getElementById("prepared-files");
+  var target = progress || files;
+  if (!target || !window.fetch) return;
+  var url = target.getAttribute("data-poll");
+  var lastPending = null;
+
+  function update(data) {
+    if (progress) {
+      var bar = progress.querySelector("progress");
+      if (bar) bar.value = data.percent;
+      Object.keys(data).forEach(function (key) {
+        var field = progress.querySelector('[data-field="' + key + '"]');
+        if (field) field.textContent = String(data[key]);
+      });
+      return !data.finished;
+    }
+    if (lastPending !== null && data.pending < lastPending) {
+      window.location.reload();
+      return false;
+    }
+    lastPending = data.pending;
+    return data.pending > 0;
+  }
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (data) { if (update(data)) window.setTimeout(poll, 2000); })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  }
+  window.setTimeout(poll, 2000);
+})();
