@@ -1,0 +1,510 @@
+"""Throwaway services that fault tests are allowed to break.
+
+The shared PostgreSQL (5432) and Redis (6379) serve everybody else: a fault
+test never touches them. Instead it starts its own PostgreSQL cluster (initdb
+into a temporary folder, run as the `postgres` user when we are root), its own
+`redis-server`, a gunicorn serving Sitthi with production settings and real
+Celery workers, all pointed at those throwaway services, and an SMTP sink that
+can refuse, stall or accept mail. Each piece can be stopped, killed and
+restarted by the test.
+
+Without the binaries the tests skip with the reason; with CI=true they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message as EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+# Production settings (DEBUG off) for every process under test.
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "fault-tests-secret-" + "k" * 40,
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "SITE_URL": "http://127.0.0.1",
+    "SIGNER_DATA_KEYS": "rQ6_ePK2D6yA3kXqKZgT2m8vO1w4ykVm7hQ3bF9sLxE=",
+    "SIGNER_HASH_KEY": "fault-tests-hash-" + "h" * 30,
+    # Behind a TLS proxy, as in production: requests carry X-Forwarded-Proto.
+    "SECURE_PROXY_SSL_HEADER": "true",
+    "DEFAULT_FROM_EMAIL": "Sitthi <noreply@sitthi.test>",
+    "EMAIL_TIMEOUT": "3",
+    "PYTHONUNBUFFERED": "1",
+    "LOG_LEVEL": "INFO",
+}
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+def missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _clean_environ() -> dict[str, str]:
+    # The test run's own settings (the shared services) must not leak into
+    # the processes under test.
+    drop = {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+# --- PostgreSQL -------------------------------------------------------------
+
+
+@dataclass
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of our own, on a free port, in a temporary folder."""
+
+    root: Path
+    port: int
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = [str(PG_BIN / args[0]), *args[1:]]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {result.stdout}{result.stderr}")
+        return result
+
+    def initdb(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                  "--no-sync", "--no-instructions")  # fmt: skip
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off -c max_connections=60"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
+                  "-o", options, "-w", "-t", "60", "start")  # fmt: skip
+
+    def stop(self) -> None:
+        """Fast shutdown, as for maintenance: open connections are cut."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop",
+                  check=False)  # fmt: skip
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def is_up(self) -> bool:
+        return self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), check=False
+                         ).returncode == 0  # fmt: skip
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def sql(self, query: str, params: tuple = (), database: str = "postgres") -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as conn:
+            cursor = conn.execute(query, params)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
+
+
+@pytest.fixture(scope="session")
+def fault_postgres() -> Iterator[ThrowawayPostgres]:
+    """One throwaway cluster for the session with a migrated template database."""
+    if not (PG_BIN / "initdb").exists():
+        missing(f"fault tests need PostgreSQL binaries in {PG_BIN}")
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        missing("fault tests run as root need `runuser` to start PostgreSQL as postgres")
+    root = Path(tempfile.mkdtemp(prefix="sitthi-fault-pg-"))
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    root.chmod(0o755)
+    cluster = ThrowawayPostgres(root=root, port=free_port())
+    cluster.initdb()
+    cluster.start()
+    try:
+        cluster.sql("CREATE DATABASE sitthi_template")
+        result = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=BASE_DIR,
+            env={
+                **_clean_environ(),
+                **PRODUCTION_ENV,
+                "DATABASE_URL": cluster.url("sitthi_template"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"migrate failed: {result.stdout}{result.stderr}")
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def fault_database(fault_postgres: ThrowawayPostgres) -> Iterator[str]:
+    """A fresh database cloned from the migrated template: its URL."""
+    name = f"sitthi_{os.getpid()}_{time.monotonic_ns()}"
+    if not fault_postgres.is_up():  # a failed test may have left it stopped
+        fault_postgres.start()
+    fault_postgres.sql(f'CREATE DATABASE "{name}" TEMPLATE sitthi_template')
+    yield fault_postgres.url(name)
+    if not fault_postgres.is_up():
+        fault_postgres.start()
+    fault_postgres.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- Redis ------------------------------------------------------------------
+
+
+@dataclass
+class ThrowawayRedis:
+    """A `redis-server` of our own with no persistence: a restart empties it."""
+
+    port: int
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self.is_up, 15, "redis to accept connections")
+
+    def stop(self, kill: bool = False) -> None:
+        """SIGKILL (a crash) or SIGTERM; either way what was queued in it is gone."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.process.wait(timeout=15)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop(kill=True)
+        self.start()
+
+    def is_up(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+
+@pytest.fixture
+def fault_redis() -> Iterator[ThrowawayRedis]:
+    if not Path(REDIS_SERVER).exists():
+        missing("fault tests need `redis-server` (apt-get install redis-server)")
+    server = ThrowawayRedis(port=free_port())
+    server.start()
+    yield server
+    server.stop(kill=True)
+
+
+# --- SMTP -------------------------------------------------------------------
+
+
+@dataclass
+class FaultySmtp:
+    """A real SMTP server that can accept, refuse (451) or stall mail.
+
+    `stall` keeps a client waiting after RCPT (before any data) until
+    `release()`: a test can kill the worker in the middle of sending.
+    `silent` never answers DATA in time: the client times out.
+    """
+
+    host: str
+    port: int
+    mode: str = "accept"  # accept | refuse | silent | stall
+    received: list[EmailMessage] = field(default_factory=list)
+    attempts: int = 0
+    stalled: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def release(self) -> None:
+        self.released.set()
+
+    def message_ids(self) -> list[str]:
+        return [str(message["Message-ID"]) for message in self.received]
+
+    def wait_for(self, count: int, timeout: float = 60) -> list[EmailMessage]:
+        wait_until(lambda: len(self.received) >= count, timeout, f"{count} e-mails")
+        return list(self.received)
+
+
+class _FaultyHandler:
+    def __init__(self, sink: FaultySmtp) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                          rcpt_options: list[str]) -> str:  # fmt: skip
+        self.sink.attempts += 1
+        if self.sink.mode == "stall":
+            self.sink.stalled.set()
+            while not self.sink.released.is_set():
+                await asyncio.sleep(0.05)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.sink.mode == "refuse":
+            return "451 4.3.0 Try again later"
+        if self.sink.mode == "silent":
+            await asyncio.sleep(30)
+            return "451 4.3.0 Too slow"
+        self.sink.received.append(message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def fault_smtp() -> Iterator[FaultySmtp]:
+    from aiosmtpd.controller import Controller
+
+    sink = FaultySmtp(host="127.0.0.1", port=free_port())
+    controller = Controller(_FaultyHandler(sink), hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    sink.release()
+    controller.stop()
+
+
+# --- Sitthi itself: environment, gunicorn, workers, one-off Python -----------
+
+
+@pytest.fixture(scope="session")
+def collected_static() -> Iterator[Path]:
+    """collectstatic once: production settings serve hashed files through WhiteNoise."""
+    root = Path(tempfile.mkdtemp(prefix="sitthi-fault-static-"))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=BASE_DIR,
+        env={**_clean_environ(), **PRODUCTION_ENV, "STATIC_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"collectstatic failed: {result.stdout}{result.stderr}")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class FaultStack:
+    """Environment and processes of one Sitthi under test."""
+
+    env: dict[str, str]
+    logs: Path
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    web_url: str = ""
+
+    def python(self, code: str, timeout: float = 120) -> str:
+        """Run Python with Django set up against the throwaway services; its stdout."""
+        script = "import django\ndjango.setup()\n" + code
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=BASE_DIR,
+            env={**self.env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"python failed: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def _log(self, name: str) -> Any:
+        return open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+
+    def start_web(self, workers: int = 2) -> subprocess.Popen:
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+            ],  # fmt: skip
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self._log("web"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        self.web_url = f"http://127.0.0.1:{port}"
+
+        def answering() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_text('web')[-3000:]}")
+            return get(self.web_url + "/healthz")[0] in {200, 503}
+
+        wait_until(answering, 60, "gunicorn to answer")
+        return process
+
+    def start_worker(self, name: str = "worker", concurrency: int = 1) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                self.env["CELERY_QUEUE"],
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"{name}-{os.getpid()}@%h",
+            ],  # fmt: skip
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self._log(name),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill it with its pool children
+        )
+        self.processes.append(process)
+        wait_until(
+            lambda: _worker_ready(self, name, process), 60, f"celery worker {name} to be ready"
+        )
+        return process
+
+    def log_text(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+def _worker_ready(stack: FaultStack, name: str, process: subprocess.Popen) -> bool:
+    if process.poll() is not None:
+        raise RuntimeError(f"celery worker exited: {stack.log_text(name)[-3000:]}")
+    return "ready." in stack.log_text(name)
+
+
+def pool_children(process: subprocess.Popen) -> list[int]:
+    """Process ids of a worker's pool children (the processes running tasks)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def get(url: str, headers: dict[str, str] | None = None, timeout: float = 15) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={**HTTPS, **(headers or {})})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError:
+        return 0, ""
+
+
+@pytest.fixture
+def fault_stack(
+    fault_database: str,
+    fault_redis: ThrowawayRedis,
+    fault_smtp: FaultySmtp,
+    collected_static: Path,
+    tmp_path: Path,
+) -> Iterator[FaultStack]:
+    """Sitthi on throwaway PostgreSQL, Redis and SMTP; start web and workers from it."""
+    env = {
+        **_clean_environ(),
+        **PRODUCTION_ENV,
+        "DATABASE_URL": fault_database,
+        "REDIS_URL": fault_redis.url(0),
+        "EMAIL_URL": fault_smtp.url,
+        "STATIC_ROOT": str(collected_static),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "CELERY_QUEUE": f"fault-{os.getpid()}-{time.monotonic_ns()}",
+    }
+    stack = FaultStack(env=env, logs=tmp_path)
+    yield stack
+    stack.stop_all()
