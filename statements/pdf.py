@@ -19,6 +19,7 @@ import fontpkg_noto_sans_khmer
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.safestring import mark_safe
 
 from statements import pdf_text
 
@@ -38,6 +39,7 @@ KIND_KM = {
 pdf_text.install()
 # fontTools logs every variable-font instancing step at INFO: noise in the worker log.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 @cache
@@ -58,8 +60,15 @@ def khmer_words(text: str) -> str:
 
 
 def with_word_breaks(html: str) -> str:
-    """Insert Khmer word breaks into the text of `html`, never inside a tag."""
-    return TEXT_BETWEEN_TAGS.sub(lambda match: ">" + khmer_words(match.group(1)) + "<", html)
+    """Insert Khmer word breaks into the text of `html`'s body, never inside a tag.
+
+    Not in <head>: the title becomes the PDF's metadata and must stay as written.
+    """
+    head, separator, body = html.partition("<body")
+    if not separator:
+        head, body = "", html
+    body = TEXT_BETWEEN_TAGS.sub(lambda match: ">" + khmer_words(match.group(1)) + "<", body)
+    return head + separator + body
 
 
 @cache
@@ -76,13 +85,17 @@ def font_files() -> dict[str, Path]:
 
 def statement_html(statement: Statement) -> str:
     """The HTML WeasyPrint lays out: letterhead, Khmer text, English text, signatories."""
+    page_url = settings.SITE_URL + statement_url(statement, "en")
+    # For a CSS string in <style> (raw text: HTML escaping would show as is).
+    page_url_css = mark_safe(re.sub(r'[\\"<>\n]', "", page_url))  # noqa: S308
     with translation.override("en"):
         html = render_to_string(
             "statements/pdf.html",
             {
                 "statement": statement,
                 "fonts": {name: path.as_uri() for name, path in font_files().items()},
-                "page_url": settings.SITE_URL + statement_url(statement, "en"),
+                "page_url": page_url,
+                "page_url_css": page_url_css,
                 "page_url_km": settings.SITE_URL + statement_url(statement, "km"),
                 "signatories": list(statement.signatories.all()),
                 "sections": sections(statement),

@@ -6,7 +6,7 @@ glyph and a consonant) extracts wrongly: about 0.89 similarity. PDF readers
 honour an /ActualText on a marked-content span instead of the glyph mapping
 (poppler, pdf.js, Acrobat), which is what Chromium writes. This module is
 WeasyPrint 70's `draw_first_line` (BSD licence, (c) Kozea) with one change:
-in a Khmer run every word (up to a space or zero-width space) is wrapped in
+in a Khmer run every phrase (up to a space) is wrapped in
 `/Span <</ActualText (the cluster's text)>> BDC ... EMC`. The zero-width
 spaces we insert for line breaking are left out of the actual text, so the
 copied text equals the stored text.
@@ -41,17 +41,21 @@ def _has_khmer(utf8: bytes) -> bool:
 
 
 def _word_starts(utf8: bytes) -> list[int]:
-    """Byte offsets where a word starts: after each space or zero-width space.
+    """Byte offsets where a span starts: after each space.
 
-    A span per word, not per cluster: poppler places a span's text at the
-    span's first glyph, so a subscript drawn with a text rise in a span of
-    its own would land on another line.
+    Not one span per cluster: poppler places a span's text at the span's
+    first glyph, so a subscript drawn with a text rise in a span of its own
+    lands on another line. Not one per word (zero-width space) either: a
+    span's extent ends with its last glyph's own advance, so a word ending
+    in a mark drawn back over its base seems to stop short and poppler puts
+    a space before the next word. A span that ends with a space glyph ends
+    where the next one starts.
     """
     starts = [0]
     position = 0
     for char in utf8.decode(errors="ignore"):
         position += len(char.encode())
-        if char in " \u200b" and position < len(utf8):
+        if char == " " and position < len(utf8):
             starts.append(position)
     return starts
 
