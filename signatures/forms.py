@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,12 +47,18 @@ def landing_from(referrer_header: str, query: Any) -> tuple[str, dict[str, str]]
     """Referrer (origin and path only: a query string may carry personal data)
     and the utm_* parameters of the landing request."""
     referrer = ""
+    referrer_header = _printable(referrer_header)
     if referrer_header:
         parts = urlsplit(referrer_header)
         if parts.scheme in {"http", "https"} and parts.netloc:
             referrer = f"{parts.scheme}://{parts.netloc}{parts.path}"[:300]
-    utm = {key: str(query.get(key, ""))[:100] for key in UTM_KEYS if query.get(key)}
+    utm = {key: _printable(str(query.get(key, "")))[:100] for key in UTM_KEYS if query.get(key)}
     return referrer, utm
+
+
+def _printable(text: str) -> str:
+    # Control characters (NUL above all: PostgreSQL refuses it) never reach the database.
+    return "".join(char for char in text if unicodedata.category(char)[0] != "C")
 
 
 def _question_field(question: Question) -> forms.ChoiceField:

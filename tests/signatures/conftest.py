@@ -1,10 +1,14 @@
 """Helpers for the signing tests: an open campaign and signatures in any status."""
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from django.http import HttpResponse
+from django.test import Client
 from django.utils import timezone
 
 from campaigns.models import Campaign, Question
@@ -69,3 +73,50 @@ def signature_factory(campaign: Campaign) -> Callable[..., Signature]:
         return make_signature(campaign, **fields)
 
     return make
+
+
+# --- Signing through the web form ---------------------------------------------
+
+FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+LINK = re.compile(r"https?://\S+?/sign/(?:confirm|withdraw)/\S+?/")
+
+
+@pytest.fixture(autouse=True)
+def _no_fill_delay(settings: Any) -> None:
+    """People take seconds to fill the form; tests do not wait for that."""
+    settings.SIGNATURE_MIN_FILL_SECONDS = 0
+
+
+def sign(
+    client: Client,
+    campaign: Campaign,
+    lang: str = "en",
+    landing: str = "",
+    referrer: str = "",
+    **fields: Any,
+) -> HttpResponse:
+    """Open the campaign page (as a person would) and submit the form."""
+    page = client.get(
+        f"/{lang}/campaigns/{campaign.slug}/{landing}", HTTP_REFERER=referrer
+    ).content.decode()
+    match = FORM_TOKEN.search(page)
+    data: dict[str, Any] = {
+        "full_name": "Sok Dara",
+        "email": "dara@example.org",
+        "country": "FR",
+        "consent": "on",
+        "form_token": match.group(1) if match else "",
+    }
+    headers = {key: value for key, value in fields.items() if key.startswith("HTTP_")}
+    data.update({key: value for key, value in fields.items() if not key.startswith("HTTP_")})
+    data = {key: value for key, value in data.items() if value is not None}
+    return client.post(f"/{lang}/campaigns/{campaign.slug}/sign/", data, **headers)
+
+
+def links_in(message: Any) -> dict[str, str]:
+    """The confirm and withdraw links of a sent e-mail, as site paths."""
+    found = {}
+    for url in LINK.findall(message.body):
+        kind = "confirm" if "/confirm/" in url else "withdraw"
+        found[kind] = urlsplit(url).path
+    return found
