@@ -52,9 +52,6 @@ class StatementsRssFeed(Feed):
     def author_name(self) -> str:
         return "CEROC"
 
-    def feed_extra_kwargs(self, obj: Campaign | None) -> dict[str, Any]:
-        return {"language": self.language}
-
     def items(self, obj: Campaign | None) -> Any:
         statements = Statement.objects.published()
         if obj is not None:
