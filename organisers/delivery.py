@@ -62,11 +62,9 @@ def _render(html: str, target: IO[bytes]) -> None:
 def _country_label(code: str, language: str) -> str:
     if not code:
         return ""
-    if language == "km":
-        from signatures.countries_km import KHMER_COUNTRY_NAMES
-
-        return KHMER_COUNTRY_NAMES.get(code, str(countries.name(code)))
-    return str(countries.name(code))
+    # Khmer country names come from our translation catalogue (CLDR).
+    with translation.override(language):
+        return str(countries.name(code) or code)
 
 
 def delivery_context(campaign: Campaign) -> dict[str, Any]:
