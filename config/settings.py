@@ -113,7 +113,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # A Redis outage reads as cache misses, never as a 500 (config/cache.py).
+            "BACKEND": "config.cache.ForgivingRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
@@ -272,6 +273,8 @@ SIGNATURE_RATE_BURST = env.str("SIGNATURE_RATE_BURST", default="10/m")
 SIGNATURE_RATE_SUSTAINED = env.str("SIGNATURE_RATE_SUSTAINED", default="60/h")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_USE_CACHE = "default"
+# Redis down: let people sign (stored, counted) rather than hold everyone as suspect.
+RATELIMIT_FAIL_OPEN = True
 
 # --- Logging --------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -508,3 +510,106 @@ def fault_stack(
     stack = FaultStack(env=env, logs=tmp_path)
     yield stack
     stack.stop_all()
+    # Shown by pytest only when the test failed.
+    for log in sorted(tmp_path.glob("*.log")):
+        print(f"--- {log.name} (last 6000 characters)\n{log.read_text(errors='replace')[-6000:]}")
+
+
+# --- Signing through the real pages -------------------------------------------
+
+CREATE_CAMPAIGN = """
+from datetime import timedelta
+from django.utils import timezone
+from campaigns.models import Campaign
+Campaign.objects.create(
+    slug={slug!r}, status=Campaign.Status.OPEN, opens_at=timezone.now() - timedelta(days=1),
+    title_km="ញត្តិទាមទារសិទ្ធិបោះឆ្នោត", title_en="The right to vote for Cambodians overseas",
+    body_en="We ask for **the right to vote**.", body_km="យើងទាមទារ **សិទ្ធិបោះឆ្នោត**។",
+)
+"""
+# Signing as fast as a test does is not a flood: the limits are tested elsewhere.
+SIGNING_ENV = {
+    "SIGNATURE_MIN_FILL_SECONDS": "0",
+    "SIGNATURE_RATE_BURST": "100000/m",
+    "SIGNATURE_RATE_SUSTAINED": "100000/h",
+    "TRUSTED_PROXY_COUNT": "1",
+}
+FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CONFIRM_LINK = re.compile(r"https?://[^\s\"<>]+?(/(?:km|en)/sign/confirm/[^\s\"<>]+?/)")
+
+
+def http(
+    url: str,
+    *,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> tuple[int, dict[str, str], str]:
+    """One request as a browser behind our TLS proxy would send it; no redirects followed."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, headers={**HTTPS, **(headers or {})})  # noqa: S310
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode(errors="replace")
+    except OSError:
+        return 0, {}, ""
+
+
+def sign_through_pages(
+    web_url: str, slug: str, *, email: str, full_name: str, ip: str, lang: str = "en",
+    extra: dict[str, str] | None = None,
+) -> int:  # fmt: skip
+    """Open the campaign page and submit its form, as a signer's browser does.
+    Returns the status of the submission (302 to the thanks page when accepted)."""
+    status, headers, page = http(
+        f"{web_url}/{lang}/campaigns/{slug}/", headers={"X-Forwarded-For": ip}
+    )
+    if status != 200:
+        return status
+    cookie = re.search(r"csrftoken=([^;]+)", headers.get("Set-Cookie", ""))
+    csrf = CSRF_FIELD.search(page)
+    token = FORM_TOKEN.search(page)
+    assert cookie and csrf and token, "the campaign page has no signing form"
+    data = {
+        "csrfmiddlewaretoken": csrf.group(1),
+        "form_token": token.group(1),
+        "full_name": full_name,
+        "email": email,
+        "country": "FR",
+        "consent": "on",
+        **(extra or {}),
+    }
+    status, _, _ = http(
+        f"{web_url}/{lang}/campaigns/{slug}/sign/",
+        data=data,
+        headers={
+            "X-Forwarded-For": ip,
+            "Cookie": f"csrftoken={cookie.group(1)}",
+            "Referer": web_url.replace("http:", "https:") + f"/{lang}/campaigns/{slug}/",
+        },
+    )
+    return status
+
+
+def confirmation_path(message: EmailMessage) -> str:
+    """The confirm link of a confirmation e-mail, as a path on the site."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            text = part.get_payload(decode=True).decode()
+            match = CONFIRM_LINK.search(text)
+            if match:
+                return match.group(1)
+    raise AssertionError("no confirmation link in the e-mail")
+
+
+def recipient(message: EmailMessage) -> str:
+    return str(message["To"])
