@@ -76,7 +76,7 @@ def publish(statement: Statement, editor: Any) -> None:
 
 def settle(smtp_server: Any, count: int) -> list[EmailMessage]:
     """Wait for `count` messages, then a little longer to see that no more come."""
-    received = smtp_server.wait_for(count)
+    smtp_server.wait_for(count)
     time.sleep(2)
     return list(smtp_server.received)
 
