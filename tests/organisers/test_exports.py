@@ -145,26 +145,52 @@ def test_a_large_export_becomes_a_job_with_an_expiring_download_for_its_owner_on
     assert not GeneratedFile.objects.exists()
 
 
-def _bulk_signatures(campaign: Any, count: int) -> None:
-    now = timezone.now()
-    batch: list[Signature] = []
-    for number in range(count):
-        batch.append(
-            Signature(
-                campaign=campaign,
-                status=Status.CONFIRMED,
-                full_name=f"សុខ ដារ៉ា {number}",
-                name_key=f"សុខ ដារ៉ា {number}",
-                email=f"signer{number}@example.org",  # encrypted row by row, as in life
-                email_hash=f"{number:064x}",
-                country="FR",
-                confirmed_at=now,
+def _copy_signatures(campaign: Any, count: int) -> None:
+    """Many confirmed signatures at PostgreSQL's COPY speed, each e-mail
+    encrypted on its own (the export decrypts every row)."""
+    from django.db import connection
+
+    from signatures.crypto import encrypt
+
+    now = timezone.now().isoformat()
+    columns = (
+        "campaign_id, status, source, event, full_name, name_key, email, email_hash, phone, "
+        "country, city, province, answers, show_publicly, wants_updates, language, referrer, "
+        "utm, suspect_reason, invalidation_reason, link_secret, confirmation_sends, created_at"
+    )
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {Signature._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for number in range(count):
+            name = f"សុខ ដារ៉ា {number}"
+            copy.write_row(
+                (
+                    campaign.pk,
+                    "confirmed",
+                    "online",
+                    "",
+                    name,
+                    name,
+                    encrypt(f"signer{number}@example.org"),
+                    f"{number:064x}",
+                    "",
+                    "FR",
+                    "",
+                    "kampot",
+                    "{}",
+                    False,
+                    False,
+                    "km",
+                    "",
+                    "{}",
+                    "",
+                    "",
+                    f"s{number}",
+                    1,
+                    now,
+                )
             )
-        )
-        if len(batch) == 5000:
-            Signature.objects.bulk_create(batch)
-            batch = []
-    Signature.objects.bulk_create(batch)
 
 
 @pytest.mark.postgres
@@ -174,7 +200,7 @@ def test_the_full_export_of_100000_rows_streams_with_bounded_memory(
 ) -> None:
     monkeypatch.setattr(services, "EXPORT_STREAM_MAX_ROWS", 1_000_000)
     campaign = make_campaign()
-    _bulk_signatures(campaign, 100_000)
+    _copy_signatures(campaign, 100_000)
     client = _signed_in(roles.ORGANISER)
     response = client.post(reverse("organisers:signature_export", args=[campaign.slug]))
     assert response.streaming

@@ -1,0 +1,82 @@
+"""Admin-editable rules reach the signing code through signatures.policy."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from organisers import roles
+from organisers.models import DomainRule, IpRule, RuleAction, SigningSettings
+from signatures.policy import rate_limits, signing_pause_message, submission_verdict
+from tests.organisers.conftest import make_campaign, make_staff
+
+
+@pytest.mark.django_db
+def test_blocked_held_and_allowed_domains_and_ranges_decide_the_verdict() -> None:
+    campaign = make_campaign()
+    other = make_campaign("other")
+    DomainRule.objects.create(domain="@Spam.Example", action=RuleAction.BLOCK)
+    DomainRule.objects.create(domain="temp-mail.example", action=RuleAction.SUSPECT)
+    IpRule.objects.create(network="203.0.113.0/24", action=RuleAction.SUSPECT)
+    IpRule.objects.create(network="203.0.113.7", action=RuleAction.ALLOW)  # a community centre
+    IpRule.objects.create(network="2001:db8::/32", action=RuleAction.BLOCK, campaign=other)
+
+    def verdict(domain: str, ip: str | None) -> tuple[bool, bool]:
+        result = submission_verdict(campaign=campaign, email_domain=domain, ip_address=ip)
+        return result.blocked, bool(result.suspect_reason)
+
+    assert verdict("example.org", "198.51.100.1") == (False, False)
+    assert verdict("spam.example", None) == (True, False)
+    assert verdict("mx.spam.example", "198.51.100.1") == (True, False)  # subdomains too
+    assert verdict("notspam.example", None) == (False, False)
+    assert verdict("temp-mail.example", None) == (False, True)
+    assert verdict("example.org", "203.0.113.9") == (False, True)
+    assert verdict("spam.example", "203.0.113.7") == (False, False)  # allow wins
+    assert verdict("example.org", "2001:db8::5") == (False, False)  # another campaign's rule
+    assert submission_verdict(
+        campaign=other, email_domain="example.org", ip_address="2001:db8::5"
+    ).blocked
+
+
+@pytest.mark.django_db
+def test_a_site_wide_pause_wins_over_the_campaign_and_shows_its_message() -> None:
+    campaign = make_campaign()
+    assert signing_pause_message(campaign) is None
+    settings = SigningSettings.objects.create(
+        signing_paused=True, paused_message_en="Paused while we check a bot wave."
+    )
+    with translation.override("en"):
+        assert signing_pause_message(campaign) == "Paused while we check a bot wave."
+    settings.signing_paused = False
+    settings.save()
+    campaign.signing_paused = True
+    campaign.paused_message_en = "Paused for this campaign."
+    campaign.save()
+    with translation.override("en"):
+        assert signing_pause_message(campaign) == "Paused for this campaign."
+
+
+@pytest.mark.django_db
+def test_rate_limits_come_from_the_admin_or_else_from_settings(settings: object) -> None:
+    assert rate_limits().burst == settings.SIGNATURE_RATE_BURST  # type: ignore[attr-defined]
+    SigningSettings.objects.create(rate_burst="3/m", rate_sustained="20/h")
+    assert (rate_limits().burst, rate_limits().sustained) == ("3/m", "20/h")
+
+
+@pytest.mark.django_db
+def test_organisers_edit_the_rules_in_the_admin_and_bad_values_are_refused() -> None:
+    client = Client()
+    client.force_login(make_staff(roles.ORGANISER))
+    add_url = reverse("admin:organisers_iprule_add")
+    refused = client.post(add_url, {"network": "not an address", "action": "block"})
+    assert refused.status_code == 200 and not IpRule.objects.exists()
+    client.post(add_url, {"network": "203.0.113.9/24", "action": "block"})
+    assert IpRule.objects.get().network == "203.0.113.0/24"
+    settings_url = reverse("admin:organisers_signingsettings_add")
+    client.post(settings_url, {"rate_burst": "lots", "rate_sustained": ""})
+    assert not SigningSettings.objects.exists()
+    client.post(settings_url, {"rate_burst": "5/m", "rate_sustained": "", "signing_paused": "on"})
+    assert SigningSettings.current().signing_paused
+    assert client.get(settings_url).status_code == 403  # one row only
