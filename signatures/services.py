@@ -84,12 +84,17 @@ def signature_submit(
     """
     email = data["email"]
     email_hash = identity.email_hash(email)
-    with transaction.atomic():
+    for _attempt in range(3):
         try:
-            with transaction.atomic():  # a savepoint: the constraint may refuse it
+            # No savepoint on the common path: when the constraint refuses the
+            # INSERT, the whole transaction rolls back (with its queued mail)
+            # and the person is handled as signing again, in a new transaction.
+            with transaction.atomic():
                 signature = Signature.objects.create(
                     campaign=campaign,
-                    status=Signature.Status.SUSPECT if suspect_reason else Signature.Status.PENDING,
+                    status=(
+                        Signature.Status.SUSPECT if suspect_reason else Signature.Status.PENDING
+                    ),
                     suspect_reason=suspect_reason[:200],
                     full_name=data["full_name"],
                     name_key=identity.name_key(data["full_name"])[:200],
@@ -106,20 +111,24 @@ def signature_submit(
                     ip_address=ip_address,
                     referrer=data.get("referrer", ""),
                     utm=data.get("utm", {}),
+                    confirmation_sends=1,  # the mail queued just below
                 )
+                _mail(signature, "confirm", _confirmation_context(signature), counted=True)
+                return signature
         except IntegrityError:
-            signature = (
+            pass
+        with transaction.atomic():
+            existing = (
                 Signature.objects.select_for_update()
                 .filter(campaign=campaign, email_hash=email_hash)
                 .first()
             )
-            if signature is None:  # withdrawn between our insert and this read: rare
-                raise
-            if not suspect_reason:  # never mail someone on behalf of a flooding IP
-                _signing_again(signature)
-            return signature
-        confirmation_send(signature)
-    return signature
+            if existing is not None:
+                if not suspect_reason:  # never mail someone on behalf of a flooding IP
+                    _signing_again(existing)
+                return existing
+        # Withdrawn between our INSERT and this read (its hash is gone): try again.
+    raise RuntimeError("signature_submit: the unique constraint kept refusing a new signature")
 
 
 def _signing_again(signature: Signature) -> None:
@@ -140,13 +149,15 @@ def _sends_left(signature: Signature) -> bool:
     return signature.confirmation_sends < settings.SIGNATURE_MAX_CONFIRMATION_SENDS
 
 
-def _mail(signature: Signature, kind: str, context: dict[str, Any]) -> None:
+def _mail(signature: Signature, kind: str, context: dict[str, Any], counted: bool = False) -> None:
     """Render `emails/signatures/<kind>.*` in the signer's language and queue it
-    in the current transaction, once per signature and send number."""
-    Signature.objects.filter(pk=signature.pk).update(
-        confirmation_sends=signature.confirmation_sends + 1
-    )
-    signature.confirmation_sends += 1
+    in the current transaction, once per signature and send number.
+    `counted`: the caller already counted this send in `confirmation_sends`."""
+    if not counted:
+        Signature.objects.filter(pk=signature.pk).update(
+            confirmation_sends=signature.confirmation_sends + 1
+        )
+        signature.confirmation_sends += 1
     with translation.override(signature.language or settings.LANGUAGE_CODE):
         full_context = {
             "signature": signature,
@@ -173,15 +184,15 @@ def confirmation_send(signature: Signature) -> bool:
     """Queue the confirmation e-mail; at most SIGNATURE_MAX_CONFIRMATION_SENDS in all."""
     if not _sends_left(signature) or not signature.email:
         return False
-    _mail(
-        signature,
-        "confirm",
-        {
-            "confirmation_link": links.confirmation_link(signature),
-            "max_age_days": settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS,
-        },
-    )
+    _mail(signature, "confirm", _confirmation_context(signature))
     return True
+
+
+def _confirmation_context(signature: Signature) -> dict[str, Any]:
+    return {
+        "confirmation_link": links.confirmation_link(signature),
+        "max_age_days": settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS,
+    }
 
 
 def already_signed_send(signature: Signature) -> bool:
