@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--named", type=int, default=100_000)
     parser.add_argument("--measure", choices=["export", "delivery"], help=argparse.SUPPRESS)
     parser.add_argument("--campaign", type=int, help=argparse.SUPPRESS)
-    options = parser.parse_args(argv)
+    options, _others = parser.parse_known_args(argv)  # options meant for other benchmarks
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
         print("Set DATABASE_URL=postgres://... (a PostgreSQL server; a database is created).")
