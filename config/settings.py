@@ -144,6 +144,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "statements.tasks.scheduled_publish",
         "schedule": 60.0,
     },
+    "organisers-files-expire": {
+        "task": "organisers.tasks.generated_files_expire",
+        "schedule": 3600.0,
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------

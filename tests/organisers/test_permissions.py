@@ -274,3 +274,20 @@ def test_admin_changes_to_campaigns_land_in_the_audit_log() -> None:
         "192.0.2.44",
         AuditEntry.Action.CHANGED,
     )
+
+
+@pytest.mark.django_db
+def test_roles_carry_the_statements_permissions_as_specified() -> None:
+    organiser = make_staff(roles.ORGANISER)
+    lead = make_staff(roles.CAMPAIGN_LEAD)
+    moderator = make_staff(roles.MODERATOR)
+    viewer = make_staff(roles.VIEWER)
+    assert organiser.has_perm("statements.publish_statement")
+    assert organiser.has_perm("statements.review_statement")
+    assert lead.has_perm("statements.change_statement")
+    assert lead.has_perm("statements.submit_statement")
+    assert not lead.has_perm("statements.publish_statement")
+    assert not moderator.has_perm("statements.change_statement")
+    assert moderator.has_perm("signatures.change_signature")
+    assert not moderator.has_perm(roles.PERSONAL_DATA_PERMISSION)
+    assert viewer.get_all_permissions() == {"campaigns.view_campaign", roles.DASHBOARD_PERMISSION}
