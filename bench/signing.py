@@ -93,7 +93,9 @@ class SmtpSink:
         found = []
         for part in message.walk():
             if part.get_content_type() == "text/plain":
-                payload = part.get_payload(decode=True) or b""
+                payload = part.get_payload(decode=True)
+                if not isinstance(payload, bytes):
+                    continue
                 found += [link.decode() for link in CONFIRM_LINK.findall(payload)]
         with self.lock:
             self.received += 1
@@ -389,9 +391,9 @@ def _drive(
         client = Client(port)
         try:
             client.open_campaign()
-        except Exception as error:  # counted as an error of every job it would have done
+        except Exception as failure:  # counted once; the other clients carry on
             with lock:
-                outcome.errors.append(f"open: {error}")
+                outcome.errors.append(f"open: {failure}")
             return
         while True:
             with lock:
@@ -399,15 +401,16 @@ def _drive(
             if index is None:
                 return
             started = time.perf_counter()
+            problem: str | None
             try:
                 status = work(client, jobs[index])
-                error = None if status in expected else f"HTTP {status}"
+                problem = None if status in expected else f"HTTP {status}"
             except Exception as failure:
-                error = f"{type(failure).__name__}: {failure}"
+                problem = f"{type(failure).__name__}: {failure}"
             elapsed = time.perf_counter() - started
             with lock:
-                if error:
-                    outcome.errors.append(error)
+                if problem:
+                    outcome.errors.append(problem)
                 else:
                     outcome.latencies.append(elapsed)
                 done[0] += 1

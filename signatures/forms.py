@@ -62,6 +62,7 @@ def _printable(text: str) -> str:
 
 
 def _question_field(question: Question) -> forms.ChoiceField:
+    choices: list[tuple[str, Any]]
     if question.kind == Question.Kind.YES_NO:
         choices = [(YES, _("Yes")), (NO, _("No"))]
     else:
@@ -172,12 +173,12 @@ class SignatureForm(forms.Form):
         if campaign.ask_province:
             province_field = self.fields["province"]
             assert isinstance(province_field, forms.ChoiceField)
-            province_field.choices = [("", _("Choose a province"))] + province_choices()
+            province_field.choices = [("", _("Choose a province")), *province_choices()]
         else:
             del self.fields["province"]
         country_field = self.fields["country"]
         assert isinstance(country_field, forms.ChoiceField)
-        country_field.choices = [("", _("Choose a country"))] + country_choices()
+        country_field.choices = [("", _("Choose a country")), *country_choices()]
         self.questions = list(campaign.questions.all())
         for question in self.questions:
             self.fields[f"question_{question.key}"] = _question_field(question)

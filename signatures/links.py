@@ -51,7 +51,7 @@ def withdrawal_link(signature: Signature) -> str:
     )
 
 
-def _signature_from(token: str, salt: str, max_age: float | None) -> Signature:
+def _signature_from(token: str, salt: str, max_age: int | None) -> Signature:
     from signatures.models import Signature
 
     try:

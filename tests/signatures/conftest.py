@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -94,7 +93,7 @@ def sign(
     landing: str = "",
     referrer: str = "",
     **fields: Any,
-) -> HttpResponse:
+) -> Any:
     """Open the campaign page (as a person would) and submit the form."""
     page = client.get(
         f"/{lang}/campaigns/{campaign.slug}/{landing}", HTTP_REFERER=referrer

@@ -29,7 +29,9 @@ def _link(message: Any, kind: str) -> str:
     for part in message.walk():
         if part.get_content_type() == "text/plain":
             text = part.get_payload(decode=True).decode()
-            return re.search(rf"http://\S+?/sign/{kind}/\S+?/", text).group(0)
+            found = re.search(rf"http://\S+?/sign/{kind}/\S+?/", text)
+            assert found, text
+            return found.group(0)
     raise AssertionError("no text part")
 
 

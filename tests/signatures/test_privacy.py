@@ -29,7 +29,7 @@ def _every_text_value() -> str:
         if text_columns:
             # Raw SQL: the ORM would decrypt encrypted fields on the way out.
             quote = connection.ops.quote_name
-            columns = ", ".join(quote(column) for column in text_columns)
+            columns = ", ".join(quote(str(column)) for column in text_columns)
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT {columns} FROM {quote(model._meta.db_table)}")  # noqa: S608
                 values += [str(row) for row in cursor.fetchall()]

@@ -38,7 +38,7 @@ def test_signing_stores_a_pending_signature_and_mails_a_confirmation(
     assert message.to == ["dara@example.org"]
     assert set(links_in(message)) == {"confirm", "withdraw"}
     assert links_in(message)["confirm"].startswith("/km/sign/confirm/")
-    html = message.alternatives[0][0]
+    html = str(message.alternatives[0][0])  # type: ignore[union-attr]
     assert '<html lang="km">' in html and "/km/sign/confirm/" in html
 
 
