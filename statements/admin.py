@@ -35,8 +35,8 @@ class TransitionInline(admin.TabularInline):
     model = Transition
     extra = 0
     can_delete = False
-    fields = ["at", "action", "from_status", "to_status", "by", "comment"]
-    readonly_fields = fields
+    fields = ("at", "action", "from_status", "to_status", "by", "comment")
+    readonly_fields = ["at", "action", "from_status", "to_status", "by", "comment"]
     verbose_name_plural = _("history")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -81,7 +81,7 @@ class StatementAdmin(admin.ModelAdmin):
         "preview_links",
     ]
     # Khmer and English side by side: each row holds the two languages of one field.
-    fieldsets = [
+    fieldsets = [  # type: ignore[assignment]  # rows of two fields: Khmer | English
         (None, {"fields": ["kind", "slug", "date", "campaigns", "send_to_subscribers"]}),
         (
             _("Text (Khmer | English)"),
@@ -129,7 +129,7 @@ class StatementAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Statement, form: Any, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
+            obj.created_by = request.user  # type: ignore[assignment]  # the admin is staff-only
         super().save_model(request, obj, form, change)
         if change and form.has_changed():
             services.statement_revised(statement=obj, by=request.user)

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,7 @@ FEED_SIZE = 30
 
 
 class StatementsRssFeed(Feed):
-    feed_type = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
 
     def get_object(self, request: HttpRequest, campaign: str | None = None) -> Campaign | None:
         self.language = (get_language() or settings.LANGUAGE_CODE)[:2]

@@ -336,11 +336,11 @@ class Attachment(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return self.title_en or self.title_km or self.file.name
+        return self.title_en or self.title_km or self.file.name or ""
 
     @property
     def is_image(self) -> bool:
-        return PurePath(self.file.name).suffix.lower() in {".png", ".jpg", ".jpeg", ".webp"}
+        return PurePath(self.file.name or "").suffix.lower() in {".png", ".jpg", ".jpeg", ".webp"}
 
     def text(self, field: str, language: str | None = None) -> LocalizedText:
         return localized(self, field, language)

@@ -104,9 +104,10 @@ def test_metadata_title_author_and_language() -> None:
 
     path = rendered(make_statement(body_en="", title_en=""))
     reader = PdfReader(path)
+    assert reader.metadata is not None
     assert reader.metadata.title == "សេចក្តីថ្លែងការណ៍ជាសាធារណៈ"
     assert reader.metadata.author == "Sophan Seng"
-    assert reader.trailer["/Root"]["/Lang"] == "km"
+    assert reader.trailer["/Root"]["/Lang"] == "km"  # type: ignore[index]
     text = pdftotext(path)
     assert re.search(r"\b1\s*/\s*1\b", text)  # page numbers
     assert "/statements/statement-one/" in text  # the link back
@@ -172,7 +173,7 @@ def test_failed_render_is_recorded_and_keeps_the_current_file(
     assert b"/pdf/" in page.content
     download = client.get(f"{statement.get_absolute_url()}pdf/")
     assert download.status_code == 200
-    assert b"".join(download.streaming_content).startswith(b"%PDF-")
+    assert b"".join(download.streaming_content).startswith(b"%PDF-")  # type: ignore[attr-defined]
 
 
 def test_statement_without_pdf_shows_no_link(client: Client) -> None:

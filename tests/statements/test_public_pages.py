@@ -78,7 +78,9 @@ def test_missing_language_shows_the_other_with_a_note(client: Client) -> None:
     khmer = client.get(f"/km/statements/{statement.slug}/").content.decode()
     assert "As voters registration day" in khmer
     assert '<div class="prose statement-body" lang="en">' in khmer
-    assert "This statement was issued in English only" in khmer  # Khmer once translated
+    assert '<p class="note" lang="km">' in khmer  # says so, in the reader's language
+    english = client.get(f"/en/statements/{statement.slug}/").content.decode()
+    assert 'class="note"' not in english
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,9 @@ def recipients(messages: list[EmailMessage]) -> list[str]:
 def body_of(message: EmailMessage) -> str:
     for part in message.walk():
         if part.get_content_type() == "text/plain":
-            return part.get_payload(decode=True).decode()
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
     return ""
 
 
@@ -169,7 +171,7 @@ def test_unsubscribing_cancels_what_is_queued_and_get_changes_nothing(
     campaign = make_campaign()
     signer = make_signer(campaign, "dara@example.org")
     statement = make_statement(status=Statement.Status.PUBLISHED, campaign=campaign)
-    url = services.unsubscribe_url(kind="signer", ident=signer.email_hash, language="km")
+    url = services.unsubscribe_url(kind="signer", ident=str(signer.email_hash), language="km")
     path = url.split("127.0.0.1:8000", 1)[-1]
     with transaction.atomic():
         # Queued, not yet sent (the broker has not handed it to a worker).
