@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from phonenumber_field.formfields import PhoneNumberField
@@ -32,7 +34,14 @@ def country_name(code: str) -> str:
 
 def country_choices() -> list[tuple[str, str]]:
     """Every country, named and sorted in the page's language."""
-    return [(country.code, str(country.name)) for country in countries]
+    return list(_country_choices(get_language() or settings.LANGUAGE_CODE))
+
+
+@cache
+def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    # Translating and sorting ~250 names costs milliseconds: once per language
+    # and process, not once per request.
+    return tuple((country.code, str(country.name)) for country in countries)
 
 
 def form_token(*, referrer: str = "", utm: dict[str, str] | None = None) -> str:
