@@ -5,10 +5,12 @@ import logging
 import re
 from datetime import UTC, datetime
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# "@" or its URL-encoded form: access logs show query strings as sent.
+EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(\.[\w-]+)+", re.IGNORECASE)
 PHONE = re.compile(r"(?<![\w.:])\+?\d[\d ()-]{7,}\d(?![\w.:])")
-# Signed tokens in confirm/withdraw links: long runs of URL-safe characters.
-TOKEN = re.compile(r"(?<=/)[A-Za-z0-9_\-:]{24,}(?=/|$|\s|\?)")
+# Signed tokens in confirm/withdraw links, in a path or a query string: long
+# runs of URL-safe characters.
+TOKEN = re.compile(r"(?<=[/=])[A-Za-z0-9_\-:]{24,}(?=/|$|\s|\?|&|\")")
 
 
 def redact(text: str) -> str:

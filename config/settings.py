@@ -282,6 +282,8 @@ RATELIMIT_FAIL_OPEN = True
 
 # --- Logging --------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Workers log through LOGGING too (JSON, redacted), not Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -387,6 +387,8 @@ class FaultStack:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                "config/gunicorn.py",
                 "config.wsgi",
                 "--bind",
                 f"127.0.0.1:{port}",
