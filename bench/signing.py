@@ -143,6 +143,8 @@ class Stack:
             "gunicorn",
             [
                 str(Path(sys.executable).parent / "gunicorn"),
+                "--config",
+                "config/gunicorn.py",  # production's settings (JSON access log), then ours
                 "config.wsgi",
                 "--bind",
                 f"127.0.0.1:{self.http_port}",
@@ -156,8 +158,6 @@ class Stack:
                 "2048",
                 "--keep-alive",
                 "30",
-                "--log-level",
-                "warning",
             ],
         )
         deadline = time.monotonic() + 60
