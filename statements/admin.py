@@ -46,6 +46,16 @@ class TransitionInline(admin.TabularInline):
         return False
 
 
+# Button labels: what pressing it does (Transition.Action labels say what happened).
+ACTION_BUTTONS = {
+    Transition.Action.SUBMIT: _("Submit for review"),
+    Transition.Action.SEND_BACK: _("Send back"),
+    Transition.Action.SCHEDULE: _("Schedule"),
+    Transition.Action.PUBLISH: _("Publish now"),
+    Transition.Action.UNPUBLISH: _("Unpublish"),
+}
+
+
 class WorkflowForm(forms.Form):
     action = forms.ChoiceField(choices=Transition.Action.choices)
     comment = forms.CharField(label=_("comment"), required=False, widget=forms.Textarea)
@@ -247,7 +257,7 @@ class StatementAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if obj is not None:
             context["workflow_actions"] = [
-                (action, Transition.Action(action).label)
+                (action, ACTION_BUTTONS[Transition.Action(action)])
                 for action in services.allowed_actions(statement=obj, user=request.user)
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)
