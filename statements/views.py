@@ -23,8 +23,10 @@ def statement_list(request: HttpRequest) -> HttpResponse:
         statements = statements.filter(kind=kind)
     else:
         kind = ""
-    if campaign:
+    if campaign and Campaign.objects.public().filter(slug=campaign).exists():
         statements = statements.filter(campaigns__slug=campaign)
+    else:
+        campaign = ""
     if year.isdigit():
         statements = statements.filter(date__year=int(year))
     else:

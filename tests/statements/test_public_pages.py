@@ -48,6 +48,13 @@ def test_list_filters_by_kind_campaign_and_year(client: Client) -> None:
     assert "Old news" in by_kind and "Petition release" not in by_kind
 
 
+def test_list_ignores_filters_it_does_not_know(client: Client) -> None:
+    make_statement("one", status=Statement.Status.PUBLISHED, title_en="Still listed")
+    response = client.get("/en/statements/?campaign=no%20such&year=20x4&kind=<b>&page=99")
+    assert response.status_code == 200
+    assert "Still listed" in response.content.decode()
+
+
 def test_list_is_paginated(client: Client) -> None:
     for number in range(12):
         make_statement(
