@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -46,7 +48,7 @@ class CampaignAdmin(admin.ModelAdmin):
         if leads_only_their_campaigns(request) and request.user.has_perm(
             "campaigns.change_campaign"
         ):
-            led = CampaignLead.objects.filter(user=request.user).values("campaign")
+            led = CampaignLead.objects.filter(user_id=request.user.pk or 0).values("campaign")
             return campaigns.filter(pk__in=led)
         return campaigns
 
@@ -54,7 +56,7 @@ class CampaignAdmin(admin.ModelAdmin):
         if not super().has_change_permission(request, obj):
             return False
         if obj is not None and leads_only_their_campaigns(request):
-            return CampaignLead.objects.filter(user=request.user, campaign=obj).exists()
+            return CampaignLead.objects.filter(user_id=request.user.pk or 0, campaign=obj).exists()
         return True
 
     @admin.display(description=_("dashboard"))
@@ -65,7 +67,7 @@ class CampaignAdmin(admin.ModelAdmin):
             gettext("Dashboard"),
         )
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         shown = list(super().get_list_display(request))
         return shown if can_see_dashboard(request.user) else shown[:-1]
 

@@ -6,7 +6,6 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
-from django_countries.fields import LazyTypedChoiceField
 
 from organisers.services import Criteria
 
@@ -34,10 +33,10 @@ class InvalidationForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    country = LazyTypedChoiceField(
+    country = forms.ChoiceField(
         label=_("Country of residence"),
         required=False,
-        choices=[("", "—"), *countries],
+        choices=lambda: [("", "—"), *((c.code, c.name) for c in countries)],
     )
     name_pattern = forms.CharField(
         label=_("Name pattern"),

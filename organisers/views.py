@@ -18,6 +18,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +32,7 @@ from organisers.forms import DeliveryForm, InvalidationForm, PaperImportForm
 from organisers.models import AuditEntry, GeneratedFile, Invalidation, JobStatus
 from organisers.roles import can_see_dashboard, can_see_personal_data
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def staff_with(check: Callable[[Any], bool]) -> Callable[[View], View]:
@@ -40,7 +41,7 @@ def staff_with(check: Callable[[Any], bool]) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not check(request.user):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -143,7 +144,7 @@ def count_export(request: HttpRequest, slug: str, by: str, extension: str) -> Ht
 
 @require_POST
 @staff_with(can_see_personal_data)
-def signature_export(request: HttpRequest, slug: str) -> HttpResponse:
+def signature_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Every signature of the campaign with personal data, as CSV: streamed
     when small enough, else built by a job and offered as a download."""
     campaign = _campaign(slug)
@@ -190,7 +191,7 @@ def _may_have_files(user: Any) -> bool:
 
 @staff_with(_may_have_files)
 def files(request: HttpRequest) -> HttpResponse:
-    jobs = GeneratedFile.objects.filter(created_by=request.user).select_related("campaign")
+    jobs = GeneratedFile.objects.filter(created_by_id=request.user.pk).select_related("campaign")
     if request.GET.get("format") == "json":
         return JsonResponse(
             {"pending": jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).count()}
@@ -199,7 +200,7 @@ def files(request: HttpRequest) -> HttpResponse:
 
 
 @staff_with(_may_have_files)
-def file_download(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+def file_download(request: HttpRequest, pk: int, token: str) -> HttpResponseBase:
     job = get_object_or_404(GeneratedFile, pk=pk, token=token)
     if not _file_allowed(request.user, job):
         raise PermissionDenied
@@ -213,7 +214,7 @@ def file_download(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         % {"kind": job.get_kind_display(), "rows": job.rows},
     )
     response = FileResponse(
-        job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1]
+        job.file.open("rb"), as_attachment=True, filename=(job.file.name or "").rsplit("/", 1)[-1]
     )
     response["Cache-Control"] = "no-store"
     return response

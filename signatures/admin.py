@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -98,7 +99,7 @@ class SignatureAdmin(admin.ModelAdmin):
         "invalidated_at",
         "confirmation_sends",
     ]
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # paper signatures come through the paper import
@@ -125,18 +126,18 @@ class SignatureAdmin(admin.ModelAdmin):
     # personal data is chosen per request by name, never stored on `self`.
     PLAIN = {"masked_email": "email", "masked_phone": "phone", "masked_ip_address": "ip_address"}
 
-    def _unmasked(self, request: HttpRequest, names: list[str]) -> list[str]:
+    def _unmasked(self, request: HttpRequest, names: list[Any]) -> list[Any]:
         if not self._personal(request):
             return names
         return [self.PLAIN.get(name, name) for name in names]
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         return self._unmasked(request, list(super().get_list_display(request)))
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Signature | None = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Signature | None = None) -> list[Any]:
         return self._unmasked(request, list(super().get_readonly_fields(request, obj)))
 
-    def get_fields(self, request: HttpRequest, obj: Signature | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Signature | None = None) -> list[Any]:
         return self._unmasked(request, list(self.fields))
 
     @admin.display(description=_("e-mail"))
@@ -225,7 +226,7 @@ class SignatureAdmin(admin.ModelAdmin):
                 "queryset": queryset,
                 "count": queryset.count(),
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 

@@ -64,7 +64,7 @@ def submission_verdict(*, campaign: Campaign, email_domain: str, ip_address: str
     from organisers.models import DomainRule, IpRule, RuleAction
 
     applies = Q(campaign__isnull=True) | Q(campaign=campaign)
-    matched = [
+    matched: list[DomainRule | IpRule] = [
         rule
         for rule in DomainRule.objects.filter(applies)
         if email_domain and rule.matches(email_domain)
