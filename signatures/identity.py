@@ -90,8 +90,10 @@ def client_ip(request: HttpRequest) -> str | None:
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies > 0 and forwarded:
         entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
-        if entries:
-            candidate = entries[-proxies] if len(entries) >= proxies else entries[0]
+        # Fewer entries than proxies: the chain is not what we expect; the
+        # header may be forged, so keep the address that connected.
+        if len(entries) >= proxies:
+            candidate = entries[-proxies]
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:

@@ -356,3 +356,24 @@ def test_opt_ins_are_off_unless_ticked(client: Client, campaign, mailed) -> None
         sign(client, campaign)
     signature = Signature.objects.get()
     assert not signature.show_publicly and not signature.wants_updates
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "198.51.100.7", "127.0.0.1"),
+        (1, "198.51.100.7", "198.51.100.7"),
+        (1, "6.6.6.6, 198.51.100.7", "198.51.100.7"),  # the client forged the first entry
+        (2, "6.6.6.6, 198.51.100.7, 10.0.0.2", "198.51.100.7"),
+        (2, "198.51.100.7", "127.0.0.1"),  # shorter chain than configured: not trusted
+        (1, "not-an-ip", None),
+    ],
+)
+def test_the_client_ip_is_taken_from_the_right_forwarded_entry(
+    rf, settings, proxies: int, forwarded: str, expected: str | None
+) -> None:
+    from signatures.identity import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = rf.post("/", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
