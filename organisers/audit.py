@@ -25,6 +25,11 @@ _current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.Conte
 )
 
 
+def current_request() -> HttpRequest | None:
+    """The request being served (set by AuditContextMiddleware), if any."""
+    return _current_request.get()
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The address of the person, trusting exactly TRUSTED_PROXY_COUNT proxies."""
     proxies = settings.TRUSTED_PROXY_COUNT

@@ -85,10 +85,12 @@ def has_two_factor(user: Any) -> bool:
 
 
 def can_see_personal_data(user: Any) -> bool:
-    """The narrow door: the dedicated permission AND two-factor enrolled.
+    """The narrow door: the dedicated permission AND two-factor.
 
-    Staff who enrolled TOTP must pass it at every allauth sign-in, so an
-    enrolled account is a two-factor session.
+    Enrolled TOTP means allauth asks for a code at every sign-in. When the
+    current session was opened through allauth, it must also have passed the
+    code: someone signed in with a password who enrols during the session
+    must sign in again before seeing personal data.
     """
     return bool(
         user.is_authenticated
@@ -96,7 +98,21 @@ def can_see_personal_data(user: Any) -> bool:
         and user.is_staff
         and user.has_perm(PERSONAL_DATA_PERMISSION)
         and has_two_factor(user)
+        and _session_passed_two_factor(user)
     )
+
+
+def _session_passed_two_factor(user: Any) -> bool:
+    from allauth.account.internal.flows.login import get_authentication_records
+
+    from organisers.audit import current_request
+
+    request = current_request()
+    if request is None or not hasattr(request, "session") or request.user.pk != user.pk:
+        return True  # not a web request (a task, a shell): enrolment is the rule
+    records = get_authentication_records(request, user)
+    # No records: a session not opened by allauth's sign-in (tests' force_login).
+    return not records or any(record.get("method") == "mfa" for record in records)
 
 
 def can_see_dashboard(user: Any) -> bool:

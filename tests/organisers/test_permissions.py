@@ -291,3 +291,27 @@ def test_roles_carry_the_statements_permissions_as_specified() -> None:
     assert moderator.has_perm("signatures.change_signature")
     assert not moderator.has_perm(roles.PERSONAL_DATA_PERMISSION)
     assert viewer.get_all_permissions() == {"campaigns.view_campaign", roles.DASHBOARD_PERMISSION}
+
+
+@pytest.mark.django_db
+def test_a_session_signed_in_without_the_code_sees_no_personal_data() -> None:
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+
+    campaign = make_campaign()
+    make_signature(campaign)
+    organiser = make_staff(roles.ORGANISER, two_factor=True)
+    client = Client()
+    client.force_login(organiser)
+    session = client.session
+    # Signed in with a password only, then enrolled TOTP in the same session.
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(organiser.pk)
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [{"method": "password", "at": 0}]
+    session.save()
+    url = reverse("organisers:signature_export", args=[campaign.slug])
+    assert client.post(url).status_code == 403
+    session[AUTHENTICATION_METHODS_SESSION_KEY] += [{"method": "mfa", "type": "totp", "at": 1}]
+    session.save()
+    assert client.post(url).status_code == 200
