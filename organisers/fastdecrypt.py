@@ -30,7 +30,7 @@ def decryptor() -> Callable[[str], str]:
     except AttributeError:  # another cryptography layout: the library's path, slower
         return crypto.decrypt
     contexts = [
-        (signing_key, Cipher(algorithms.AES(encryption_key), modes.ECB()).decryptor())  # noqa: S305 - CBC done by hand below
+        (signing_key, Cipher(algorithms.AES(encryption_key), modes.ECB()).decryptor())  # noqa: S305  # nosec B305 - CBC by hand
         for signing_key, encryption_key in keys
     ]
 
