@@ -89,3 +89,25 @@ def test_resend_confirmation_queues_a_mail_only_for_unconfirmed_signatures(
             {"action": "resend_confirmation", "_selected_action": [pending.pk, done.pk]},
         )
     assert [message.to for message in mail.outbox] == [["waiting@example.org"]]
+
+
+@pytest.mark.django_db
+def test_the_list_filters_by_campaign_status_country_and_source() -> None:
+    campaign = make_campaign()
+    other = make_campaign("other")
+    french = make_signature(campaign, country="FR")
+    make_signature(campaign, country="AU")
+    make_signature(other, country="FR")
+    paper = make_signature(campaign, country="AU", status=Status.PENDING, source="paper")
+    client = _moderator()
+
+    def listed(**filters: Any) -> set[int]:
+        response = client.get(reverse(LIST), filters)
+        return {signature.pk for signature in response.context["cl"].result_list}
+
+    assert listed(campaign__id__exact=campaign.pk, country="FR") == {french.pk}
+    assert listed(status__exact="pending") == {paper.pk}
+    assert listed(source__exact="paper", campaign__id__exact=campaign.pk) == {paper.pk}
+    page = client.get(reverse(LIST)).content.decode()
+    assert "Australia" in page or "អូស្ត្រាលី" in page
+    assert "Antarctica" not in page and "អង់តាក់ទិក" not in page  # only countries present
