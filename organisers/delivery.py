@@ -86,7 +86,7 @@ def delivery_context(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def _names_html(rows: list[tuple[int, str, str]], context: dict[str, Any]) -> str:
+def _names_html(rows: list[tuple[int, str, str]], context: dict[str, Any], first_page: int) -> str:
     lines = []
     for start in range(0, len(rows), NAMES_PER_LINE):
         entries = [
@@ -95,7 +95,8 @@ def _names_html(rows: list[tuple[int, str, str]], context: dict[str, Any]) -> st
         ]
         lines.append("<p>" + " \u2003·\u2003 ".join(entries) + "</p>")
     return render_to_string(
-        "organisers/delivery_names.html", {**context, "lines_html": "".join(lines)}
+        "organisers/delivery_names.html",
+        {**context, "lines_html": "".join(lines), "first_page": first_page},
     )
 
 
@@ -113,6 +114,7 @@ def delivery_write(
         front = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the merge
         _render(khmer_word_breaks(render_to_string("organisers/delivery.html", context)), front)
         parts.append(front)
+        pages = _page_count(front)  # each part's numbering follows on from the last
         listed = 0
         if with_names:
             names = (
@@ -130,10 +132,11 @@ def delivery_write(
                     labels[country] = _country_label(country, language)
                 chunk.append((listed, name, labels[country]))
                 if len(chunk) >= NAMES_PER_CHUNK:
-                    parts.append(_names_part(chunk, context))
+                    parts.append(_names_part(chunk, context, pages + 1))
+                    pages += _page_count(parts[-1])
                     chunk = []
             if chunk:
-                parts.append(_names_part(chunk, context))
+                parts.append(_names_part(chunk, context, pages + 1))
         for part in parts:
             part.seek(0)
             writer.append(part)
@@ -143,10 +146,19 @@ def delivery_write(
     return listed
 
 
-def _names_part(chunk: list[tuple[int, str, str]], context: dict[str, Any]) -> IO[bytes]:
+def _names_part(
+    chunk: list[tuple[int, str, str]], context: dict[str, Any], first_page: int
+) -> IO[bytes]:
     part = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the merge
-    _render(_names_html(chunk, context), part)
+    _render(_names_html(chunk, context, first_page), part)
     return part
+
+
+def _page_count(part: IO[bytes]) -> int:
+    from pypdf import PdfReader
+
+    part.seek(0)
+    return len(PdfReader(part).pages)
 
 
 def delivery_start(

@@ -46,6 +46,10 @@ def test_the_document_lists_only_counted_signers_who_agreed_to_be_shown(
     assert "Australia" in text and "France" in text
     assert "12" in text  # the total: ten shown, one private, one from Kampot
     assert "National Election Committee" in text
+    pages = PdfReader(io.BytesIO(with_names.getvalue())).pages
+    assert len(pages) > 4  # the front part, then a part per four names
+    for number, page in enumerate(pages, start=1):  # numbering runs on across parts
+        assert page.extract_text().split()[-1] == str(number)
 
     counts_only = io.BytesIO()
     assert delivery_write(campaign, counts_only, with_names=False, language="km") == 0
