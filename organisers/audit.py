@@ -109,7 +109,31 @@ def _log_entry_saved(sender: type, instance: Any, created: bool, **kwargs: Any) 
     )
 
 
+def _statement_transition_saved(sender: type, instance: Any, created: bool, **kwargs: Any) -> None:
+    # Statements move through review and publishing in their own pages, not
+    # only in the admin: each Transition row is a change worth an entry.
+    if not created:
+        return
+    statement = instance.statement
+    audit_record(
+        action=AuditEntry.Action.CHANGED,
+        user=instance.by,
+        obj=statement,
+        detail=f"{instance.get_action_display()}: {instance.from_status} → {instance.to_status}"
+        + (f" ({instance.comment[:200]})" if instance.comment else ""),
+    )
+
+
 def connect_admin_log() -> None:
+    from django.apps import apps
     from django.contrib.admin.models import LogEntry
 
     post_save.connect(_log_entry_saved, sender=LogEntry, dispatch_uid="organisers.audit")
+    if apps.is_installed("statements"):
+        try:
+            transition = apps.get_model("statements", "Transition")
+        except LookupError:
+            return
+        post_save.connect(
+            _statement_transition_saved, sender=transition, dispatch_uid="organisers.statements"
+        )

@@ -315,3 +315,22 @@ def test_a_session_signed_in_without_the_code_sees_no_personal_data() -> None:
     session[AUTHENTICATION_METHODS_SESSION_KEY] += [{"method": "mfa", "type": "totp", "at": 1}]
     session.save()
     assert client.post(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_statement_submitted_for_review_is_in_the_audit_log() -> None:
+    from datetime import date
+
+    from statements.models import Statement
+
+    statement = Statement.objects.create(
+        slug="statement-one",
+        title_en="Public statement",
+        body_en="We ask for the right to vote.",
+        date=date(2014, 3, 9),
+    )
+    lead = make_staff(roles.CAMPAIGN_LEAD)
+    statement.submit(by=lead, comment="ready")
+    entry = AuditEntry.objects.get(object_type="statements.statement")
+    assert (entry.user, entry.object_id) == (lead, str(statement.pk))
+    assert "ready" in entry.detail
