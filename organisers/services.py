@@ -647,6 +647,15 @@ def invalidation_run(invalidation_id: int) -> Invalidation:
         raise
     job.refresh_from_db()
     _figures_forget(job.campaign)
+    from organisers.audit import audit_record
+
+    audit_record(
+        action=AuditEntry.Action.INVALIDATED,
+        user=job.created_by,
+        obj=job,
+        detail=_("Invalidation by criteria %(status)s: %(count)s signatures invalidated")
+        % {"status": job.get_status_display(), "count": job.invalidated},
+    )
     return job
 
 
