@@ -84,6 +84,32 @@ PAGES: list[Page] = [
         lambda c, s: reverse("admin:organisers_invalidation_changelist"),
         ORGANISERS | {MODERATOR},
     ),
+    *[
+        (
+            f"{label} list",
+            "get",
+            lambda c, s, label=label: reverse(f"admin:{label.replace('.', '_')}_changelist"),
+            ORGANISERS,
+        )
+        for label in (
+            "outbox.message",
+            "auth.user",
+            "auth.group",
+            "mfa.authenticator",
+            "account.emailaddress",
+            "organisers.campaignlead",
+            "organisers.generatedfile",
+        )
+    ],
+    *[
+        (
+            f"{label} list",
+            "get",
+            lambda c, s, label=label: reverse(f"admin:{label.replace('.', '_')}_changelist"),
+            ORGANISERS | {LEAD},  # statements and their press contacts
+        )
+        for label in ("statements.statement", "statements.presscontact")
+    ],
     (
         "campaign list",
         "get",
