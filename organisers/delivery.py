@@ -182,7 +182,9 @@ def delivery_start(
 
 def delivery_build(generated_file_id: int) -> None:
     job = GeneratedFile.objects.select_related("campaign").get(pk=generated_file_id)
-    if job.status != JobStatus.QUEUED:
+    # RUNNING too: a worker killed mid-file leaves it so, and the task comes
+    # back (acks_late); the file is written whole or not at all, so start over.
+    if job.status not in {JobStatus.QUEUED, JobStatus.RUNNING}:
         return
     language = job.options.get("language", "km")
     GeneratedFile.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)

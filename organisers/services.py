@@ -439,7 +439,9 @@ def export_build(job_id: int) -> None:
     from django.core.files import File
 
     job = GeneratedFile.objects.select_related("campaign").get(pk=job_id)
-    if job.status != JobStatus.QUEUED:
+    # RUNNING too: a worker killed mid-file leaves it so, and the task comes
+    # back (acks_late); the file is written whole or not at all, so start over.
+    if job.status not in {JobStatus.QUEUED, JobStatus.RUNNING}:
         return
     GeneratedFile.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     try:

@@ -219,3 +219,17 @@ def test_the_full_export_of_100000_rows_streams_with_bounded_memory(
     # The whole file is several MB; streaming holds one chunk of rows at a time.
     assert peak < 16 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
     assert peak < size / 2
+
+
+@pytest.mark.django_db
+def test_an_export_job_cut_short_by_a_lost_worker_runs_again_whole() -> None:
+    campaign = make_campaign()
+    make_signature(campaign)
+    job = GeneratedFile.objects.create(
+        kind=GeneratedFile.Kind.SIGNATURE_EXPORT, campaign=campaign, status="running"
+    )
+    services.export_build(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.rows) == ("done", 1)
+    services.export_build(job.pk)  # delivered once more: nothing happens
+    assert GeneratedFile.objects.get(pk=job.pk).file.name == job.file.name
