@@ -93,5 +93,5 @@ def test_a_draft_campaign_is_not_public(client: Client, db) -> None:
 def test_the_page_works_without_javascript(client: Client, campaign) -> None:
     """The form posts to a real URL and the count is in the HTML itself."""
     page = client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
-    assert f'action="/en/campaigns/{campaign.slug}/sign/"' in page
+    assert f'action="/en/campaigns/{campaign.slug}/sign/#sign"' in page
     assert "<span data-count>0</span>" in page
