@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 # "@" or its URL-encoded form: access logs show query strings as sent.
 EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(\.[\w-]+)+", re.IGNORECASE)
-PHONE = re.compile(r"(?<![\w.:])\+?\d[\d ()-]{7,}\d(?![\w.:])")
+# Not inside a longer token (UUIDs, hashes, versions, times).
+PHONE = re.compile(r"(?<![\w.:-])\+?\d[\d ()-]{7,}\d(?![\w.:-])")
 # Signed tokens in confirm/withdraw links, in a path or a query string: long
 # runs of URL-safe characters.
 TOKEN = re.compile(r"(?<=[/=])[A-Za-z0-9_\-:]{24,}(?=/|$|\s|\?|&|\")")

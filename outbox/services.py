@@ -41,6 +41,9 @@ def message_queue(
     A second call with the same key returns the existing message and sends
     nothing more.
     """
+    # A title with a line break would be a header injection: Django refuses to
+    # send it (BadHeaderError) and the message would fail for ever.
+    subject = " ".join(subject.split())[:300]
     message, created = Message.objects.get_or_create(
         key=key,
         defaults={

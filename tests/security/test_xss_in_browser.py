@@ -1,0 +1,263 @@
+"""Stored XSS: every payload of the corpus, in every text a campaign, a statement,
+a signer or an answer can carry, renders harmless in real Chromium.
+
+The pages are opened with the Content Security Policy switched off
+(`bypass_csp`): escaping and sanitising must hold by themselves; the CSP is a
+second wall, tested in test_headers. A payload counts as having got through if
+a dialog fires, `window.__xss` is set, or the DOM holds anything that could run:
+an `on*` attribute, a javascript:/vbscript:/data:text/html URL, a script that
+is not ours, a frame, object, embed, base or refresh.
+"""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from campaigns.models import Campaign, Question
+from outbox.models import Message
+from signatures import services as signature_services
+from signatures.crypto import keyed_hash
+from signatures.models import Signature
+from statements.models import Signatory, Statement
+from tests.security.xss_payloads import PAYLOADS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DANGEROUS_DOM = """
+(own_origin) => {
+  const found = [];
+  const risky_url = /^(javascript|vbscript|data:text\\/html|data:application|data:image\\/svg)/;
+  for (const el of document.querySelectorAll('*')) {
+    const tag = el.tagName.toUpperCase();
+    for (const attribute of el.attributes) {
+      const name = attribute.name.toLowerCase();
+      // As a browser's URL parser reads it: tabs and newlines removed,
+      // leading and trailing controls and spaces trimmed.
+      const value = attribute.value.replace(/[\\t\\n\\r]/g, '')
+        .replace(/^[\\u0000-\\u0020]+|[\\u0000-\\u0020]+$/g, '').toLowerCase();
+      if (name.startsWith('on')) found.push(`${tag}[${name}]`);
+      if (['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'srcdoc', 'to',
+           'values', 'from', 'by'].includes(name) && risky_url.test(value)) {
+        found.push(`${tag}[${name}=${value.slice(0, 40)}]`);
+      }
+      if (name === 'srcdoc') found.push(`${tag}[srcdoc]`);
+    }
+    if (['IFRAME', 'FRAME', 'OBJECT', 'EMBED', 'BASE', 'APPLET'].includes(tag)) found.push(tag);
+    if (tag === 'META' && el.httpEquiv) found.push(`META[http-equiv=${el.httpEquiv}]`);
+    if (tag === 'SCRIPT') {
+      // Ours: a file from our own origin (static files, the admin's jsi18n).
+      // JSON data blocks (json_script) never run.
+      const ours = el.src && new URL(el.src).origin === own_origin;
+      const data = ['application/json', 'application/ld+json'].includes(el.type);
+      if (!ours && !el.nonce && !data) found.push(`SCRIPT ${el.outerHTML.slice(0, 80)}`);
+    }
+  }
+  return found;
+}
+"""
+
+
+class Watch:
+    """A Chromium page without CSP that notes every sign of script running."""
+
+    def __init__(self, browser: Any, origin: str) -> None:
+        self.origin = origin
+        self.context = browser.new_context(bypass_csp=True, java_script_enabled=True)
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.problems: list[str] = []
+        self.page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _inspect(self, where: str) -> None:
+        self.page.wait_for_timeout(30)  # let error and load handlers of broken images fire
+        found = self.page.evaluate(DANGEROUS_DOM, self.origin)
+        if self.page.evaluate("typeof window.__xss") != "undefined":
+            found.append("window.__xss set")
+        if self.dialogs:
+            found.append(f"dialog {self.dialogs}")
+            self.dialogs.clear()
+        self.problems += [f"{where}: {problem}" for problem in found]
+
+    def visit(self, path: str, expect_status: int = 200) -> str:
+        response = self.page.goto(self.origin + path, wait_until="load")
+        assert response is not None and response.status == expect_status, path
+        self._inspect(path)
+        return self.page.content()
+
+    def render(self, where: str, html: str) -> None:
+        self.page.set_content(html, wait_until="load")
+        self._inspect(where)
+
+    def sign_in(self, session_key: str) -> None:
+        self.context.add_cookies([{"name": "sessionid", "value": session_key, "url": self.origin}])
+
+
+@pytest.fixture
+def hostile(transactional_db: None) -> list[dict[str, Any]]:
+    """One campaign, question, signer and statement per payload, with the
+    payload in every text field they have."""
+    made = []
+    for number, payload in enumerate(PAYLOADS):
+        texts = {
+            f"{field}_{language}": payload
+            for field in ("title", "summary", "body", "target", "share_text", "image_alt")
+            for language in ("km", "en")
+        }
+        campaign = Campaign.objects.create(
+            slug=f"xss-{number}",
+            status=Campaign.Status.OPEN,
+            opens_at=timezone.now() - timedelta(days=1),
+            paused_message_en=payload,
+            **texts,
+        )
+        Question.objects.create(
+            campaign=campaign,
+            key="answer",
+            kind=Question.Kind.CHOICE,
+            label_km=payload,
+            label_en=payload,
+            choices=[{"value": "a", "label_km": payload, "label_en": payload}],
+        )
+        signature = Signature.objects.create(
+            campaign=campaign,
+            status=Signature.Status.CONFIRMED,
+            confirmed_at=timezone.now(),
+            show_publicly=True,
+            full_name=payload,
+            name_key=f"xss {number}",
+            email=f"xss{number}@example.org",
+            email_hash=keyed_hash(f"xss{number}@example.org"),
+            country="FR",
+            city=payload[:100],
+            answers={"answer": payload},
+            referrer=payload,
+            utm={"utm_source": payload[:100]},
+            language="en",
+            suspect_reason=payload,
+        )
+        statement = Statement.objects.create(
+            slug=f"xss-statement-{number}",
+            status=Statement.Status.PUBLISHED,
+            published_at=timezone.now(),
+            **{
+                f"{field}_{language}": payload
+                for field in ("title", "summary", "body", "place")
+                for language in ("km", "en")
+            },
+        )
+        statement.campaigns.add(campaign)
+        Signatory.objects.create(
+            statement=statement, name_km=payload, name_en=payload, role_en=payload
+        )
+        with transaction.atomic():
+            signature_services.confirmation_send(signature)
+            signature_services.already_signed_send(signature)
+        made.append({"campaign": campaign, "signature": signature, "statement": statement})
+    return made
+
+
+@pytest.fixture
+def watch(browser: Any, live_server: Any) -> Iterator[Watch]:
+    watcher = Watch(browser, live_server.url)
+    yield watcher
+    watcher.context.close()
+
+
+def test_public_pages_show_every_payload_as_harmless_text(
+    hostile: list[dict[str, Any]], watch: Watch
+) -> None:
+    for path in ("/en/", "/km/", "/en/campaigns/", "/km/campaigns/", "/en/statements/"):
+        watch.visit(path)
+    for number, item in enumerate(hostile):
+        campaign, statement = item["campaign"], item["statement"]
+        watch.visit(f"/en/campaigns/{campaign.slug}/")
+        watch.visit(f"/en/campaigns/{campaign.slug}/thanks/")
+        watch.visit(f"/en/statements/{statement.slug}/")
+        if number % 8 == 0:  # the Khmer pages share templates: a sample suffices
+            watch.visit(f"/km/campaigns/{campaign.slug}/")
+            watch.visit(f"/km/statements/{statement.slug}/")
+    assert watch.problems == []
+
+
+def test_the_campaign_page_shows_a_script_tag_as_text(
+    hostile: list[dict[str, Any]], watch: Watch
+) -> None:
+    watch.visit(f"/en/campaigns/{hostile[0]['campaign'].slug}/")
+    visible = watch.page.inner_text("body")
+    assert PAYLOADS[0] in visible  # the title, escaped, not dropped or run
+    assert watch.problems == []
+
+
+def test_paused_signing_messages_are_harmless(hostile: list[dict[str, Any]], watch: Watch) -> None:
+    Campaign.objects.update(signing_paused=True)
+    for item in hostile:
+        watch.visit(f"/en/campaigns/{item['campaign'].slug}/")
+    assert watch.problems == []
+
+
+def test_confirmation_pages_are_harmless(hostile: list[dict[str, Any]], watch: Watch) -> None:
+    from signatures.links import confirmation_link
+
+    Signature.objects.update(status=Signature.Status.PENDING, confirmed_at=None)
+    for item in hostile:
+        signature = Signature.objects.get(pk=item["signature"].pk)
+        link = confirmation_link(signature)
+        watch.visit(link[link.index("/", len("https://")) :])
+    assert watch.problems == []
+
+
+def test_admin_pages_are_harmless(hostile: list[dict[str, Any]], watch: Watch) -> None:
+    admin = get_user_model().objects.create_superuser("root", "root@sitthi.test", "x" * 12)
+    client = Client()
+    client.force_login(admin)
+    watch.sign_in(client.cookies["sessionid"].value)
+    with translation.override("en"):
+        for model in (
+            "campaigns_campaign",
+            "signatures_signature",
+            "statements_statement",
+            "outbox_message",
+        ):
+            watch.visit(reverse(f"admin:{model}_changelist"))
+        for item in hostile:
+            for model, obj in (
+                ("campaigns_campaign", item["campaign"]),
+                ("signatures_signature", item["signature"]),
+                ("statements_statement", item["statement"]),
+            ):
+                watch.visit(reverse(f"admin:{model}_change", args=[obj.pk]))
+        for message in Message.objects.all()[:20]:
+            watch.visit(reverse("admin:outbox_message_change", args=[message.pk]))
+    assert watch.problems == []
+
+
+def test_emails_are_harmless(hostile: list[dict[str, Any]], watch: Watch) -> None:
+    from statements.services import statement_message_queue
+
+    with transaction.atomic():
+        for number, item in enumerate(hostile):
+            statement_message_queue(
+                statement=item["statement"],
+                key=f"xss:statement:{number}",
+                to=f"reader{number}@example.org",
+                language="en" if number % 2 else "km",
+                unsubscribe="https://sitthi.example.org/en/statements/unsubscribe/x/",
+            )
+    messages = list(Message.objects.all())
+    assert len(messages) == 3 * len(PAYLOADS)
+    for message in messages:
+        assert message.body_html
+        watch.render(f"e-mail {message.key}", message.body_html)
+        assert "\n" not in message.subject  # no header injection through a title
+    assert watch.problems == []
