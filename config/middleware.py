@@ -1,6 +1,8 @@
 from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 
 
@@ -14,3 +16,33 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class RejectInvalidUtf8Middleware:
+    """400 for a query string or form body that is not valid UTF-8.
+
+    Django would decode such bytes as best it can (mojibake) and let them
+    reach forms and the database; a browser never sends them, a fuzzer does.
+    Multipart bodies (uploads) are binary and left to the forms.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if query and not _decodes(query.encode("latin-1", errors="replace")):
+            raise BadRequest("query string is not UTF-8")
+        form = request.content_type == "application/x-www-form-urlencoded"
+        # request.body is bounded by DATA_UPLOAD_MAX_MEMORY_SIZE (400 beyond it).
+        if form and request.method in {"POST", "PUT", "PATCH"} and not _decodes(request.body):
+            raise BadRequest("form body is not UTF-8")
+        return self.get_response(request)
+
+
+def _decodes(raw: bytes) -> bool:
+    try:
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
