@@ -606,8 +606,9 @@ def confirmation_path(message: EmailMessage) -> str:
     """The confirm link of a confirmation e-mail, as a path on the site."""
     for part in message.walk():
         if part.get_content_type() == "text/plain":
-            text = part.get_payload(decode=True).decode()
-            match = CONFIRM_LINK.search(text)
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            match = CONFIRM_LINK.search(payload.decode())
             if match:
                 return match.group(1)
     raise AssertionError("no confirmation link in the e-mail")

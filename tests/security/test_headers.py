@@ -3,7 +3,7 @@
 import re
 import urllib.error
 import urllib.request
-from http.client import HTTPMessage
+from typing import Any
 
 import pytest
 
@@ -19,7 +19,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def fetch(
     url: str, headers: dict[str, str] | None = None, data: bytes | None = None
-) -> tuple[int, HTTPMessage, str]:
+) -> tuple[int, Any, str]:
     opener = urllib.request.build_opener(NoRedirect)
     request = urllib.request.Request(url, headers=headers or {}, data=data)  # noqa: S310
     try:
@@ -58,7 +58,8 @@ def test_every_page_sends_the_security_headers(site: FaultStack) -> None:
         assert csp["base-uri"] == ["'none'"]
         assert csp["form-action"] == ["'self'"]
         hsts = headers["Strict-Transport-Security"]
-        assert int(re.search(r"max-age=(\d+)", hsts).group(1)) >= 31536000
+        max_age = re.search(r"max-age=(\d+)", hsts)
+        assert max_age and int(max_age.group(1)) >= 31536000
         assert "includeSubDomains" in hsts
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
@@ -93,8 +94,10 @@ def test_cookies_are_secure_httponly_and_samesite(site: FaultStack) -> None:
     )
     _, headers, form = fetch(site.web_url + "/en/accounts/login/", HTTPS)
     csrf_cookie = headers["Set-Cookie"]
-    cookie_value = re.search(r"csrftoken=([^;]+)", csrf_cookie).group(1)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    cookie_match = re.search(r"csrftoken=([^;]+)", csrf_cookie)
+    token_match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+    assert cookie_match and token_match
+    cookie_value, token = cookie_match.group(1), token_match.group(1)
     data = f"csrfmiddlewaretoken={token}&login=staff%40sitthi.test&password=correct+horse+42"
     # Sent by hand: a cookie jar keeps Secure cookies off this plain-HTTP hop
     # (the TLS proxy in front of gunicorn is played by X-Forwarded-Proto).

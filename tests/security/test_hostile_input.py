@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import modelform_factory
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.datastructures import MultiValueDict
 
 from campaigns.models import Campaign
 from outbox.models import Message
@@ -212,14 +213,18 @@ def test_statement_attachments_with_a_wrong_or_lying_type_are_refused(
     name: str, content: bytes, content_type: str
 ) -> None:
     form_class = modelform_factory(Attachment, fields=["file"])
-    form = form_class(files={"file": SimpleUploadedFile(name, content, content_type)})
+    form = form_class(
+        files=MultiValueDict({"file": [SimpleUploadedFile(name, content, content_type)]})
+    )
     assert not form.is_valid()
     assert "file" in form.errors
 
 
 def test_a_real_png_attachment_is_accepted() -> None:
     form_class = modelform_factory(Attachment, fields=["file"])
-    form = form_class(files={"file": SimpleUploadedFile("photo.png", PNG, "image/png")})
+    form = form_class(
+        files=MultiValueDict({"file": [SimpleUploadedFile("photo.png", PNG, "image/png")]})
+    )
     assert form.is_valid(), form.errors
 
 
@@ -228,7 +233,9 @@ def test_campaign_images_with_a_wrong_or_lying_type_are_refused(
     name: str, content: bytes, content_type: str
 ) -> None:
     form_class = modelform_factory(Campaign, fields=["image"])
-    form = form_class(files={"image": SimpleUploadedFile(name, content, content_type)})
+    form = form_class(
+        files=MultiValueDict({"image": [SimpleUploadedFile(name, content, content_type)]})
+    )
     assert not form.is_valid()
     assert "image" in form.errors
 
@@ -240,6 +247,8 @@ def test_a_real_campaign_image_is_accepted() -> None:
     Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
     form_class = modelform_factory(Campaign, fields=["image"])
     form = form_class(
-        files={"image": SimpleUploadedFile("banner.png", buffer.getvalue(), "image/png")}
+        files=MultiValueDict(
+            {"image": [SimpleUploadedFile("banner.png", buffer.getvalue(), "image/png")]}
+        )
     )
     assert form.is_valid(), form.errors
