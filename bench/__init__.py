@@ -8,4 +8,5 @@ BENCHMARKS: dict[str, str] = {
     "signing": "bench.signing",
     "exports": "bench.exports",
     "statements": "bench.statements",
+    "faults": "bench.faults",
 }
