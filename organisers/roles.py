@@ -40,7 +40,11 @@ def role_permissions(role: str) -> Q:
                 codename__in=["view_campaign", "change_campaign"],
             )
             | Q(content_type__app_label="campaigns", content_type__model="question")
-            | (Q(content_type__app_label="statements") & ~Q(codename__startswith="publish"))
+            # Leads write and submit; sending back and publishing is for organisers.
+            | (
+                Q(content_type__app_label="statements")
+                & ~Q(codename__in=["publish_statement", "review_statement"])
+            )
             | Q(content_type__app_label="organisers", codename="view_dashboard")
         )
     if role == MODERATOR:

@@ -18,7 +18,7 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
         return campaign_page(request, campaign, status=409)
     form = SignatureForm(request.POST, campaign=campaign)
     if not form.is_valid():
-        return campaign_page(request, campaign, form=form)
+        return campaign_page(request, campaign, form=form, status=400)
     if not form.bot_reason:
         screening = services.submission_screen(
             request=request,

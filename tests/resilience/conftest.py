@@ -291,7 +291,7 @@ class FaultySmtp:
     def message_ids(self) -> list[str]:
         return [str(message["Message-ID"]) for message in self.received]
 
-    def wait_for(self, count: int, timeout: float = 60) -> list[EmailMessage]:
+    def wait_for(self, count: int, timeout: float = 120) -> list[EmailMessage]:
         wait_until(lambda: len(self.received) >= count, timeout, f"{count} e-mails")
         return list(self.received)
 
