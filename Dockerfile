@@ -17,4 +17,4 @@ RUN DEBUG=true .venv/bin/python manage.py compile_translations \
 USER sitthi
 ENV PATH="/app/.venv/bin:$PATH" DEBUG=false STATIC_ROOT=/app/var/static MEDIA_ROOT=/app/var/media
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]

@@ -6,14 +6,39 @@ The rules come from the campaign, from organisers' admin-editable settings
 rules) and, where those are empty, from settings.
 """
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from campaigns.bilingual import localized
 from campaigns.models import Campaign
+
+# The rules are read on every signature; under a flood that was four queries
+# of the eleven a signature costs. Each process keeps them this long, so an
+# organiser's change takes effect within a few seconds everywhere.
+RULES_TTL_SECONDS = 5.0
+_rules: dict[str, Any] = {}
+
+
+def _cached_rules() -> dict[str, Any]:
+    from organisers.models import DomainRule, IpRule, SigningSettings
+
+    if _rules.get("expires", 0.0) < time.monotonic():
+        _rules.update(
+            site=SigningSettings.current(),
+            domain_rules=list(DomainRule.objects.all()),
+            ip_rules=list(IpRule.objects.all()),
+            expires=time.monotonic() + RULES_TTL_SECONDS,
+        )
+    return _rules
+
+
+def forget_rules() -> None:
+    """Read the rules afresh on next use (after an organiser changes them, in tests)."""
+    _rules.clear()
 
 
 @dataclass(frozen=True)
@@ -33,9 +58,7 @@ class Verdict:
 def signing_pause_message(campaign: Campaign) -> str | None:
     """The message to show when signing is paused for this campaign (or on
     the whole site), else None."""
-    from organisers.models import SigningSettings
-
-    site = SigningSettings.current()
+    site = _cached_rules()["site"]
     if site.signing_paused:
         message = localized(site, "paused_message").text
         return message or _("Signing is paused for a short while. Please come back later.")
@@ -46,9 +69,7 @@ def signing_pause_message(campaign: Campaign) -> str | None:
 
 
 def rate_limits() -> RateLimits:
-    from organisers.models import SigningSettings
-
-    site = SigningSettings.current()
+    site = _cached_rules()["site"]
     return RateLimits(
         burst=site.rate_burst or settings.SIGNATURE_RATE_BURST,
         sustained=site.rate_sustained or settings.SIGNATURE_RATE_SUSTAINED,
@@ -63,14 +84,20 @@ def submission_verdict(*, campaign: Campaign, email_domain: str, ip_address: str
     """
     from organisers.models import DomainRule, IpRule, RuleAction
 
-    applies = Q(campaign__isnull=True) | Q(campaign=campaign)
+    rules = _cached_rules()
+
+    def applies(rule: DomainRule | IpRule) -> bool:
+        return rule.campaign_id is None or rule.campaign_id == campaign.pk
+
     matched: list[DomainRule | IpRule] = [
         rule
-        for rule in DomainRule.objects.filter(applies)
-        if email_domain and rule.matches(email_domain)
+        for rule in rules["domain_rules"]
+        if applies(rule) and email_domain and rule.matches(email_domain)
     ]
     if ip_address:
-        matched += [rule for rule in IpRule.objects.filter(applies) if rule.matches(ip_address)]
+        matched += [
+            rule for rule in rules["ip_rules"] if applies(rule) and rule.matches(ip_address)
+        ]
     actions = {rule.action for rule in matched}
     if RuleAction.ALLOW in actions:
         return Verdict()
