@@ -1,30 +1,35 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outbox.models import Message
+from outbox.services import message_enqueue
+
+MESSAGE_FIELDS = (
+    "key",
+    "subject",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "next_attempt_at",
+    "sent_at",
+)
 
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    """Outgoing e-mail: failing messages show here as an alert to organisers."""
+    """Outgoing e-mail: messages that keep failing are an alert for organisers."""
 
     list_display = ["key", "subject", "status", "attempts", "last_error", "created_at", "sent_at"]
     list_filter = ["status"]
     search_fields = ["key"]
-    fields = [
-        "key",
-        "subject",
-        "status",
-        "attempts",
-        "last_error",
-        "created_at",
-        "next_attempt_at",
-        "sent_at",
-    ]
-    readonly_fields = fields
+    fields = MESSAGE_FIELDS
+    readonly_fields = MESSAGE_FIELDS
     actions = ["retry_now"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -33,17 +38,30 @@ class MessageAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
         return False
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        failing = Message.objects.failing().count()
+        if failing:
+            messages.warning(
+                request,
+                _(
+                    "%(count)s e-mails could not be sent after repeated attempts. Check the mail server, then try again."
+                )
+                % {"count": failing},
+            )
+        return super().changelist_view(request, extra_context)
+
     @admin.action(description=_("Try sending again now"), permissions=["view"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        count = queryset.exclude(status=Message.Status.SENT).update(
+        retried = list(queryset.exclude(status=Message.Status.SENT).values_list("pk", flat=True))
+        Message.objects.filter(pk__in=retried).update(
             status=Message.Status.PENDING, next_attempt_at=timezone.now()
         )
-        for message_id in queryset.filter(status=Message.Status.PENDING).values_list(
-            "pk", flat=True
-        ):
-            from outbox.services import _enqueue
-
-            _enqueue(message_id)
+        for message_id in retried:
+            message_enqueue(message_id)
         self.message_user(
-            request, _("%(count)s messages queued again.") % {"count": count}, messages.SUCCESS
+            request,
+            _("%(count)s messages queued again.") % {"count": len(retried)},
+            messages.SUCCESS,
         )

@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 FLUSH_GRACE = timedelta(seconds=60)
 
 
-def _enqueue(message_id: int) -> None:
+def message_enqueue(message_id: int) -> None:
     from outbox.tasks import send_message
 
     try:
@@ -55,7 +55,7 @@ def message_queue(
         },
     )
     if created:
-        transaction.on_commit(lambda: _enqueue(message.pk), robust=True)
+        transaction.on_commit(lambda: message_enqueue(message.pk), robust=True)
     return message
 
 
@@ -99,5 +99,5 @@ def outbox_flush(*, limit: int = 500) -> int:
     )
     ids = list(due[:limit])
     for message_id in ids:
-        _enqueue(message_id)
+        message_enqueue(message_id)
     return len(ids)

@@ -76,7 +76,7 @@ def test_an_organiser_gets_the_document_as_an_expiring_download(
     job = GeneratedFile.objects.get()
     assert (job.kind, job.status, job.rows) == ("delivery_names", "done", 1)
     download = client.get(reverse("organisers:file_download", args=[job.pk, job.token]))
-    assert "Shown Person" in _text(b"".join(download.streaming_content))
+    assert "Shown Person" in _text(b"".join(download.streaming_content))  # type: ignore[attr-defined]
     assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORTED).count() == 2
 
 

@@ -95,7 +95,7 @@ def test_a_name_starting_with_equals_arrives_as_text() -> None:
     client = _signed_in(roles.ORGANISER)
     response = client.post(reverse("organisers:signature_export", args=[campaign.slug]))
     assert response.status_code == 200
-    rows = _csv_rows(b"".join(response.streaming_content))
+    rows = _csv_rows(b"".join(response.streaming_content))  # type: ignore[attr-defined]
     names = {row[4] for row in rows[1:]}
     assert names == {'\'=HYPERLINK("http://evil.example","click")', "'@SUM(1+1)", "សុខ ដារ៉ា"}
     assert "'-2+3" in {row[8] for row in rows[1:]}
@@ -133,7 +133,7 @@ def test_a_large_export_becomes_a_job_with_an_expiring_download_for_its_owner_on
     assert download in client.get(reverse("organisers:files")).content.decode()
     got = client.get(download)
     assert got.status_code == 200
-    assert len(_csv_rows(b"".join(got.streaming_content))) == 4
+    assert len(_csv_rows(b"".join(got.streaming_content))) == 4  # type: ignore[attr-defined]
 
     another_organiser = Client()
     another_organiser.force_login(make_staff(roles.ORGANISER, two_factor=True))
@@ -208,7 +208,7 @@ def test_the_full_export_of_100000_rows_streams_with_bounded_memory(
     try:
         lines = 0
         size = 0
-        for chunk in response.streaming_content:
+        for chunk in response.streaming_content:  # type: ignore[attr-defined]
             lines += chunk.count(b"\n")
             size += len(chunk)
         _current, peak = tracemalloc.get_traced_memory()

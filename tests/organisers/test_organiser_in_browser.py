@@ -41,7 +41,8 @@ def test_an_organiser_signs_in_with_two_factor_and_downloads_exports(
     page = desktop_page.page
     console_errors: list[str] = []
     page.on(
-        "console", lambda message: message.type == "error" and console_errors.append(message.text)
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
     )
 
     page.goto(f"{live_server.url}/en/organisers/campaigns/{campaign.slug}/")
