@@ -24,7 +24,7 @@ from campaigns.models import Campaign, Question
 from campaigns.provinces import province_choices
 from signatures import identity
 
-FORM_TOKEN_SALT = "signatures.form"  # noqa: S105 - a salt, not a secret
+FORM_TOKEN_SALT = "signatures.form"  # nosec B105 # noqa: S105 - a salt, not a secret
 FORM_TOKEN_MAX_AGE = 7 * 24 * 3600
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 YES, NO = "yes", "no"
@@ -109,7 +109,7 @@ class CountrySelect(forms.Select):
             format_html(
                 '<option value="{}"{}>{}</option>',
                 code,
-                mark_safe(" selected") if code == selected else "",  # noqa: S308 - a constant
+                mark_safe(" selected") if code == selected else "",  # nosec B308 B703 # noqa: S308 - a constant
                 label,
             )
             for code, label in self.choices
@@ -118,7 +118,7 @@ class CountrySelect(forms.Select):
             '<select name="{}"{}>{}</select>',
             name,
             flatatt(final_attrs),
-            mark_safe("".join(options)),  # noqa: S308 - each option escaped above
+            mark_safe("".join(options)),  # nosec B308 B703 # noqa: S308 - each option escaped above
         )
 
 

@@ -54,7 +54,7 @@ def _stored_counts(campaign_id: int) -> dict[str, int]:
                 SELECT country, delta AS n FROM {TallyDelta._meta.db_table}
                 WHERE campaign_id = %s
             ) AS counts GROUP BY country
-            """,  # noqa: S608 - table names come from our models
+            """,  # noqa: S608  # nosec B608 - table names come from our models
             [campaign_id, campaign_id],
         )
         return {country: int(total) for country, total in cursor.fetchall() if total}
@@ -151,7 +151,7 @@ def _reconcile_rows(campaign_id: int) -> list[tuple[str, int, int]]:
                 SELECT country, 0, delta FROM {TallyDelta._meta.db_table}
                 WHERE campaign_id = %s
             ) AS counts GROUP BY country
-            """,  # noqa: S608 - table names come from our models
+            """,  # noqa: S608  # nosec B608 - table names come from our models
             [campaign_id, Signature.Status.CONFIRMED, campaign_id, campaign_id],
         )
         return [(country, int(truth or 0), int(stored or 0)) for country, truth, stored in cursor]

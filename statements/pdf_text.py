@@ -18,7 +18,7 @@ copied text equals the stored text.
 
 from bisect import bisect_right
 from io import BytesIO
-from xml.etree import ElementTree
+from xml.etree import ElementTree  # nosec B405 - parses SVG glyphs of our own vendored fonts only
 
 import weasyprint
 from PIL import Image
@@ -275,7 +275,7 @@ def draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):  # 
                 if svg_data:
                     # Do as explained in specification
                     # https://learn.microsoft.com/typography/opentype/spec/svg
-                    tree = ElementTree.fromstring(svg_data)
+                    tree = ElementTree.fromstring(svg_data)  # nosec B314 - SVG glyphs of our own vendored fonts
                     if tree.get("id") != f"glyph{glyph_id}":
                         defs = ElementTree.Element("defs")
                         for child in list(tree):
@@ -305,7 +305,7 @@ def draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):  # 
             elif font.colr:
                 svg_data = get_hb_object_data(font.hb_font, "colr", glyph_id)
                 if svg_data:
-                    tree = ElementTree.fromstring(svg_data)
+                    tree = ElementTree.fromstring(svg_data)  # nosec B314 - SVG glyphs of our own vendored fonts
                     image = SVGImage(tree, None, None, None)
                     a = d = 1
                     e = x_advance - kerning
