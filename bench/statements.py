@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench statements", description=__doc__)
     parser.add_argument("--case", choices=CASES, help="(internal) measure one case")
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
+    args, _others = parser.parse_known_args(argv)  # options meant for other benchmarks
     if args.case:
         print(json.dumps(_measure(args.case, args.repeats)))
         return 0
