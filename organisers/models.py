@@ -112,10 +112,9 @@ class RuleAction(models.TextChoices):
     ALLOW = "allow", _("Always allow")
 
 
-class DomainRule(models.Model):
-    """An e-mail domain (and its subdomains) to block, hold or allow."""
+class SigningRule(models.Model):
+    """What domain and IP rules share: an action, on one campaign or on all."""
 
-    domain = models.CharField(_("e-mail domain"), max_length=253)
     action = models.CharField(_("action"), max_length=10, choices=RuleAction.choices)
     campaign = models.ForeignKey(
         Campaign,
@@ -127,6 +126,15 @@ class DomainRule(models.Model):
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class DomainRule(SigningRule):
+    """An e-mail domain (and its subdomains) to block, hold or allow."""
+
+    domain = models.CharField(_("e-mail domain"), max_length=253)
 
     class Meta:
         verbose_name = _("e-mail domain rule")
@@ -152,23 +160,12 @@ def validate_network(value: str) -> None:
         raise ValidationError(_("Write an IP address or a range like 203.0.113.0/24.")) from error
 
 
-class IpRule(models.Model):
+class IpRule(SigningRule):
     """An IP address or CIDR range to block, hold or allow."""
 
     network = models.CharField(
         _("IP address or range"), max_length=50, validators=[validate_network]
     )
-    action = models.CharField(_("action"), max_length=10, choices=RuleAction.choices)
-    campaign = models.ForeignKey(
-        Campaign,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        verbose_name=_("campaign"),
-        help_text=_("Empty: every campaign."),
-    )
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("IP range rule")
