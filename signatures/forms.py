@@ -47,6 +47,10 @@ def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
     return tuple((country.code, str(country.name)) for country in countries)
 
 
+def country_choices_with_blank() -> list[tuple[str, str]]:
+    return [("", _("Choose a country")), *country_choices()]
+
+
 def form_token(*, referrer: str = "", utm: dict[str, str] | None = None) -> str:
     """A signed note of when the form was shown and how the person arrived
     (first landing), carried in the form so no session is needed."""
@@ -172,7 +176,10 @@ class SignatureForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": _("Please choose a province from the list.")},
     )
+    # A callable: its ~250 choices are listed only when the form is shown or
+    # checked, not copied and normalised for every form built.
     country = forms.ChoiceField(
+        choices=country_choices_with_blank,
         label=_("Country where you live"),
         error_messages={
             "required": _("Please choose the country where you live."),
@@ -214,9 +221,6 @@ class SignatureForm(forms.Form):
             province_field.choices = [("", _("Choose a province")), *province_choices()]
         else:
             del self.fields["province"]
-        country_field = self.fields["country"]
-        assert isinstance(country_field, forms.ChoiceField)
-        country_field.choices = [("", _("Choose a country")), *country_choices()]
         self.questions = list(campaign.questions.all())
         for question in self.questions:
             self.fields[f"question_{question.key}"] = _question_field(question)
