@@ -1,11 +1,15 @@
 """Queue e-mail through the outbox and send it exactly once."""
 
 import logging
+import smtplib
+import threading
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
 
 from outbox.models import Message
@@ -35,28 +39,76 @@ def message_queue(
     text: str,
     html: str = "",
     headers: dict[str, str] | None = None,
+    fresh: bool = False,
 ) -> Message:
     """Write a message in the current transaction and queue its sending on commit.
 
     A second call with the same key returns the existing message and sends
-    nothing more.
+    nothing more. `fresh`: the key names a row created in this transaction,
+    so it cannot exist yet (one INSERT instead of a look-up and a savepoint,
+    on the signing path).
     """
     # A title with a line break would be a header injection: Django refuses to
     # send it (BadHeaderError) and the message would fail for ever.
     subject = " ".join(subject.split())[:300]
-    message, created = Message.objects.get_or_create(
-        key=key,
-        defaults={
-            "to": to,
-            "subject": subject,
-            "body_text": text,
-            "body_html": html,
-            "headers": headers or {},
-        },
-    )
+    fields = {"to": to, "subject": subject, "body_text": text, "body_html": html}
+    if fresh:
+        message, created = Message.objects.create(key=key, headers=headers or {}, **fields), True
+    else:
+        message, created = Message.objects.get_or_create(
+            key=key, defaults={"headers": headers or {}, **fields}
+        )
     if created:
         transaction.on_commit(lambda: message_enqueue(message.pk), robust=True)
     return message
+
+
+# One SMTP connection per worker process (per thread, where eager tasks run
+# in web threads), reused from message to message: a handshake per e-mail
+# cost more than the e-mail (EHLO, STARTTLS, AUTH ...).
+_kept = threading.local()
+
+
+def _mail_connection() -> tuple[BaseEmailBackend, bool]:
+    """The connection to send through, and whether it is a kept SMTP one."""
+    connection = get_connection()
+    if not isinstance(connection, SmtpBackend):
+        return connection, False  # files, memory, console: one "connection" per message
+    where = (
+        connection.host,
+        connection.port,
+        connection.username,
+        connection.use_tls,
+        connection.use_ssl,
+    )
+    connections: dict[tuple[Any, ...], SmtpBackend] = _kept.__dict__.setdefault("smtp", {})
+    kept = connections.get(where)
+    if kept is None:
+        kept = connections[where] = connection
+    return kept, True
+
+
+def _deliver(email: EmailMultiAlternatives) -> None:
+    connection, kept = _mail_connection()
+    if not kept:
+        email.connection = connection
+        email.send()
+        return
+    assert isinstance(connection, SmtpBackend)
+    if connection.connection is None:
+        connection.open()
+    email.connection = connection
+    try:
+        email.send()
+    except smtplib.SMTPServerDisconnected:
+        # The server dropped the idle connection before taking this message
+        # (a server that hangs up mid-message is a failure like any other).
+        connection.close()
+        connection.open()
+        email.send()
+    except Exception:
+        connection.close()  # a fresh connection for the next message
+        raise
 
 
 def message_send(*, message_id: int) -> bool:
@@ -81,7 +133,7 @@ def message_send(*, message_id: int) -> bool:
         if message.body_html:
             email.attach_alternative(message.body_html, "text/html")
         try:
-            email.send()
+            _deliver(email)
         except Exception as error:  # SMTP refusal, timeout, DNS: all retried the same way
             message.record_failure(f"{type(error).__name__}: {error}", settings.OUTBOX_MAX_ATTEMPTS)
             logger.warning("outbox: sending %s failed (attempt %s)", message.key, message.attempts)

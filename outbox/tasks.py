@@ -3,7 +3,8 @@ from celery import shared_task
 from outbox import services
 
 
-@shared_task(acks_late=True)
+# Nobody reads its result: storing one in Redis for every e-mail is waste.
+@shared_task(acks_late=True, ignore_result=True)
 def send_message(message_id: int) -> bool:
     return services.message_send(message_id=message_id)
 

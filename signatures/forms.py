@@ -14,7 +14,7 @@ from django.core import signing
 from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from phonenumber_field.formfields import PhoneNumberField
@@ -48,7 +48,8 @@ def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
 
 
 def country_choices_with_blank() -> list[tuple[str, str]]:
-    return [("", _("Choose a country")), *country_choices()]
+    # Called by the field on each form, so plain gettext reads the page's language.
+    return [("", gettext("Choose a country")), *country_choices()]
 
 
 def form_token(*, referrer: str = "", utm: dict[str, str] | None = None) -> str:
@@ -98,6 +99,19 @@ def _question_field(question: Question) -> forms.ChoiceField:
             "invalid_choice": _("Please choose one of the answers."),
         },
     )
+
+
+@cache
+def _country_codes() -> frozenset[str]:
+    return frozenset(country.code for country in countries)
+
+
+class CountryField(forms.ChoiceField):
+    """Checks a code against a set: ChoiceField walks all ~250 choices, named
+    in the page's language, for every signature."""
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in _country_codes()
 
 
 class CountrySelect(forms.Select):
@@ -178,7 +192,7 @@ class SignatureForm(forms.Form):
     )
     # A callable: its ~250 choices are listed only when the form is shown or
     # checked, not copied and normalised for every form built.
-    country = forms.ChoiceField(
+    country = CountryField(
         choices=country_choices_with_blank,
         label=_("Country where you live"),
         error_messages={

@@ -152,7 +152,8 @@ def _sends_left(signature: Signature) -> bool:
 def _mail(signature: Signature, kind: str, context: dict[str, Any], counted: bool = False) -> None:
     """Render `emails/signatures/<kind>.*` in the signer's language and queue it
     in the current transaction, once per signature and send number.
-    `counted`: the caller already counted this send in `confirmation_sends`."""
+    `counted`: the caller already counted this send in `confirmation_sends`
+    (a signature created in this transaction: its first mail's key is new)."""
     if not counted:
         Signature.objects.filter(pk=signature.pk).update(
             confirmation_sends=signature.confirmation_sends + 1
@@ -177,6 +178,7 @@ def _mail(signature: Signature, kind: str, context: dict[str, Any], counted: boo
         text=text,
         html=html,
         headers={"Auto-Submitted": "auto-generated"},
+        fresh=counted,
     )
 
 
