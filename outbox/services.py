@@ -88,6 +88,12 @@ def _mail_connection() -> tuple[BaseEmailBackend, bool]:
     return kept, True
 
 
+def mail_connections_close() -> None:
+    """Close this thread's kept SMTP connections (tests, a changed mail server)."""
+    for connection in _kept.__dict__.pop("smtp", {}).values():
+        connection.close()
+
+
 def _deliver(email: EmailMultiAlternatives) -> None:
     connection, kept = _mail_connection()
     if not kept:

@@ -61,6 +61,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _missing_service(f"this test needs Debian's chromium at {CHROMIUM}")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_root() -> None:
+    # whitenoise warns on every middleware start when STATIC_ROOT is missing
+    # (nothing was collected on a fresh clone).
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
     """Every test: eager Celery, a clean cache, mail kept in memory, plain HTTP."""
@@ -89,6 +96,7 @@ class SmtpSink:
     port: int
     received: list[EmailMessage] = field(default_factory=list)
     refuse: bool = False
+    sessions: int = 0  # SMTP conversations opened (EHLO/HELO)
 
     @property
     def url(self) -> str:
@@ -104,6 +112,13 @@ class SmtpSink:
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's name
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.sink.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         if self.sink.refuse:
@@ -130,6 +145,9 @@ def smtp_server(settings: Any) -> Iterator[SmtpSink]:
     settings.EMAIL_HOST_USER = ""
     settings.EMAIL_HOST_PASSWORD = ""
     yield sink
+    from outbox.services import mail_connections_close
+
+    mail_connections_close()
     controller.stop()
 
 

@@ -1,3 +1,4 @@
+import socket
 from datetime import timedelta
 
 import pytest
@@ -82,3 +83,37 @@ def test_a_real_worker_sends_through_redis(celery_worker_process, smtp_server) -
     received = smtp_server.wait_for(1)
     assert len(received) == 1
     assert received[0]["Message-ID"] == "<test.worker@sitthi>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_process_sends_many_messages_over_one_smtp_connection(smtp_server) -> None:
+    for number in range(3):
+        queue_hello(key=f"test:hello:{number}")
+    assert len(smtp_server.wait_for(3)) == 3
+    assert smtp_server.sessions == 1
+    assert Message.objects.filter(status=Message.Status.SENT).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_dropped_is_opened_again(smtp_server) -> None:
+    from outbox.services import _kept
+
+    queue_hello(key="test:before")
+    (kept,) = _kept.smtp.values()
+    kept.connection.sock.shutdown(socket.SHUT_RDWR)  # gone, as an idle connection a server dropped
+
+    queue_hello(key="test:after")
+    assert len(smtp_server.wait_for(2)) == 2
+    assert smtp_server.sessions == 2
+    assert not Message.objects.exclude(status=Message.Status.SENT).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_message_does_not_spoil_the_next_one(smtp_server) -> None:
+    smtp_server.refuse = True
+    refused = queue_hello(key="test:refused")
+    smtp_server.refuse = False
+    queue_hello(key="test:next")
+    refused.refresh_from_db()
+    assert refused.status == Message.Status.PENDING and refused.attempts == 1
+    assert len(smtp_server.wait_for(1)) == 1
