@@ -105,13 +105,18 @@ def _deliver(email: EmailMultiAlternatives) -> None:
         connection.open()
     email.connection = connection
     try:
-        email.send()
-    except smtplib.SMTPServerDisconnected:
-        # The server dropped the idle connection before taking this message
-        # (a server that hangs up mid-message is a failure like any other).
-        connection.close()
-        connection.open()
-        email.send()
+        try:
+            email.send()
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPSenderRefused) as error:
+            # A kept connection the server dropped while idle: gone, or "421
+            # closing channel" at MAIL FROM. Sent again at once on a new
+            # connection with the same Message-ID, so should the server have
+            # taken it after all, the copy is recognisable as one.
+            if isinstance(error, smtplib.SMTPSenderRefused) and error.smtp_code != 421:
+                raise
+            connection.close()
+            connection.open()
+            email.send()
     except Exception:
         connection.close()  # a fresh connection for the next message
         raise

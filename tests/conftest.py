@@ -97,6 +97,7 @@ class SmtpSink:
     received: list[EmailMessage] = field(default_factory=list)
     refuse: bool = False
     sessions: int = 0  # SMTP conversations opened (EHLO/HELO)
+    close_at_next_mail: bool = False  # answer "421" once, as a server ending an idle session
 
     @property
     def url(self) -> str:
@@ -119,6 +120,16 @@ class _Handler:
         self.sink.sessions += 1
         session.host_name = hostname
         return responses
+
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd's name
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.sink.close_at_next_mail:
+            self.sink.close_at_next_mail = False
+            return "421 Idle too long, closing connection"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         if self.sink.refuse:

@@ -117,3 +117,16 @@ def test_a_refused_message_does_not_spoil_the_next_one(smtp_server) -> None:
     refused.refresh_from_db()
     assert refused.status == Message.Status.PENDING and refused.attempts == 1
     assert len(smtp_server.wait_for(1)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_closing_an_idle_connection_with_421_gets_the_message_on_a_new_one(
+    smtp_server,
+) -> None:
+    queue_hello(key="test:first")
+    smtp_server.close_at_next_mail = True
+    second = queue_hello(key="test:second")
+    second.refresh_from_db()
+    assert second.status == Message.Status.SENT and second.attempts == 1
+    assert len(smtp_server.wait_for(2)) == 2
+    assert smtp_server.sessions == 2
