@@ -82,11 +82,13 @@ def figures_compute(campaign: Campaign) -> Figures:
     )
 
 
-def figures(campaign: Campaign) -> Figures:
+def figures(campaign: Campaign, fresh: bool = False) -> Figures:
     """The public figures, cached for a few seconds: a flood of readers costs
-    one query every few seconds per campaign."""
+    one query every few seconds per campaign. `fresh`: computed now (and
+    cached for the readers after), for the page that follows a change a person
+    made: whoever confirms must see their signature in the count."""
     key = f"signatures:figures:{campaign.pk}"
-    cached = cache.get(key)
+    cached = None if fresh else cache.get(key)
     if isinstance(cached, Figures):
         return cached
     computed = figures_compute(campaign)

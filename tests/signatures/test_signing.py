@@ -1,5 +1,6 @@
 """Signing, confirming and withdrawing through the pages a signer sees."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -377,3 +378,31 @@ def test_the_client_ip_is_taken_from_the_right_forwarded_entry(
     settings.TRUSTED_PROXY_COUNT = proxies
     request = rf.post("/", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+def shown_total(page: str) -> str:
+    match = re.search(r"<span data-count>([^<]+)</span>", page)
+    assert match, "no count on the page"
+    return match.group(1).strip()
+
+
+def test_the_page_after_confirming_counts_the_signature_just_confirmed(
+    client: Client, campaign, mailed
+) -> None:
+    client.get(f"/km/campaigns/{campaign.slug}/")  # the figures are cached now, at ០
+    with mailed():
+        sign(client, campaign, lang="km")
+    page = client.get(links_in(mail.outbox[0])["confirm"]).content.decode()
+    assert shown_total(page) == "១"
+    assert shown_total(client.get(f"/km/campaigns/{campaign.slug}/").content.decode()) == "១"
+
+
+def test_the_page_after_withdrawing_no_longer_counts_the_signature(
+    client: Client, campaign, mailed
+) -> None:
+    with mailed():
+        sign(client, campaign)
+    message_links = links_in(mail.outbox[0])
+    client.get(message_links["confirm"])
+    page = client.post(message_links["withdraw"]).content.decode()
+    assert shown_total(page) == "0"
