@@ -56,9 +56,9 @@ def share_links(campaign: Campaign) -> dict[str, str]:
     }
 
 
-def campaign_context(campaign: Campaign, fresh_figures: bool = False) -> dict[str, Any]:
+def campaign_context(campaign: Campaign) -> dict[str, Any]:
     """What every page about a campaign shows: texts, figures, sharing."""
-    figures = tallies.figures(campaign, fresh=fresh_figures)
+    figures = tallies.figures(campaign)
     language = get_language() or settings.LANGUAGE_CODE
     return {
         "campaign": campaign,

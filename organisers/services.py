@@ -33,6 +33,7 @@ from campaigns.provinces import PROVINCE_CODES, province_name
 from organisers.models import AuditEntry, GeneratedFile, Invalidation, JobStatus
 from signatures.identity import email_domain, email_hash, name_clean, name_key
 from signatures.models import Signature
+from signatures.tallies import figures_forget
 
 Status = Signature.Status
 
@@ -648,7 +649,7 @@ def invalidation_run(invalidation_id: int) -> Invalidation:
         )
         raise
     job.refresh_from_db()
-    _figures_forget(job.campaign)
+    figures_forget(job.campaign)
     from organisers.audit import audit_record
 
     audit_record(
@@ -659,14 +660,6 @@ def invalidation_run(invalidation_id: int) -> Invalidation:
         % {"status": job.get_status_display(), "count": job.invalidated},
     )
     return job
-
-
-def _figures_forget(campaign: Campaign) -> None:
-    try:
-        from signatures.tallies import figures_forget
-    except ImportError:  # the signing engineer's module is not there: nothing cached
-        return
-    figures_forget(campaign)
 
 
 def invalidation_cancel(job: Invalidation) -> None:
@@ -839,5 +832,5 @@ def paper_import(
             "rejected": len(report.rejected),
         },
     )
-    _figures_forget(campaign)
+    figures_forget(campaign)
     return report

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
 
@@ -69,11 +68,12 @@ def message_queue(
 _kept = threading.local()
 
 
-def _mail_connection() -> tuple[BaseEmailBackend, bool]:
-    """The connection to send through, and whether it is a kept SMTP one."""
+def _kept_smtp_connection() -> SmtpBackend | None:
+    """This thread's SMTP connection to the configured server, or None when
+    mail does not go over SMTP (files, memory, console)."""
     connection = get_connection()
     if not isinstance(connection, SmtpBackend):
-        return connection, False  # files, memory, console: one "connection" per message
+        return None
     where = (
         connection.host,
         connection.port,
@@ -82,10 +82,7 @@ def _mail_connection() -> tuple[BaseEmailBackend, bool]:
         connection.use_ssl,
     )
     connections: dict[tuple[Any, ...], SmtpBackend] = _kept.__dict__.setdefault("smtp", {})
-    kept = connections.get(where)
-    if kept is None:
-        kept = connections[where] = connection
-    return kept, True
+    return connections.setdefault(where, connection)
 
 
 def mail_connections_close() -> None:
@@ -95,17 +92,14 @@ def mail_connections_close() -> None:
 
 
 def _deliver(email: EmailMultiAlternatives) -> None:
-    connection, kept = _mail_connection()
-    if not kept:
-        email.connection = connection
+    connection = _kept_smtp_connection()
+    if connection is None:
         email.send()
         return
-    assert isinstance(connection, SmtpBackend)
-    if connection.connection is None:
-        connection.open()
     email.connection = connection
     try:
         try:
+            connection.open()  # nothing to do when it is open already
             email.send()
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPSenderRefused) as error:
             # A kept connection the server dropped while idle: gone, or "421

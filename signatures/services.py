@@ -17,7 +17,7 @@ from django_ratelimit.core import is_ratelimited
 
 from campaigns.models import Campaign
 from outbox.services import message_queue
-from signatures import identity, links, policy
+from signatures import identity, links, policy, tallies
 from signatures.models import Signature
 
 logger = logging.getLogger(__name__)
@@ -248,8 +248,15 @@ def signature_confirm(*, token: str) -> ConfirmationResult:
         return ConfirmationResult(Confirmation.INVALID, campaign)
     if signature.confirmed_at is None and not confirmations_open(campaign):
         return ConfirmationResult(Confirmation.CLOSED, campaign)
-    signature.confirm()
+    if signature.confirm():
+        _count_moved(campaign)
     return ConfirmationResult(Confirmation.CONFIRMED, campaign)
+
+
+def _count_moved(campaign: Campaign) -> None:
+    # The page that follows must show the signer's own change, not the figures
+    # cached a moment before it (readers share the recomputed ones).
+    transaction.on_commit(lambda: tallies.figures_forget(campaign))
 
 
 def withdrawal_campaign(*, token: str) -> Campaign | None:
@@ -272,7 +279,8 @@ def signature_withdraw(*, token: str) -> Campaign | None:
         return None
     if signature.status == Signature.Status.WITHDRAWN:
         return None
-    signature.withdraw()
+    if signature.withdraw():
+        _count_moved(signature.campaign)
     return signature.campaign
 
 

@@ -82,13 +82,11 @@ def figures_compute(campaign: Campaign) -> Figures:
     )
 
 
-def figures(campaign: Campaign, fresh: bool = False) -> Figures:
+def figures(campaign: Campaign) -> Figures:
     """The public figures, cached for a few seconds: a flood of readers costs
-    one query every few seconds per campaign. `fresh`: computed now (and
-    cached for the readers after), for the page that follows a change a person
-    made: whoever confirms must see their signature in the count."""
+    one query every few seconds per campaign."""
     key = f"signatures:figures:{campaign.pk}"
-    cached = None if fresh else cache.get(key)
+    cached = cache.get(key)
     if isinstance(cached, Figures):
         return cached
     computed = figures_compute(campaign)

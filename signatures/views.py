@@ -48,11 +48,9 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     # A forwarded link shows only the campaign, never the signer's data.
     result = services.signature_confirm(token=token)
-    confirmed = result.outcome == services.Confirmation.CONFIRMED
-    # The count shown must include the signature just confirmed.
-    context = campaign_context(result.campaign, fresh_figures=confirmed) if result.campaign else {}
+    context = campaign_context(result.campaign) if result.campaign else {}
     context["outcome"] = result.outcome.value
-    status = 200 if confirmed else 400
+    status = 200 if result.outcome == services.Confirmation.CONFIRMED else 400
     return render(request, "signatures/confirmed.html", context, status=status)
 
 
@@ -65,9 +63,7 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
         if campaign is None:
             return render(request, "signatures/withdraw.html", {"invalid": True}, status=400)
         return render(
-            request,
-            "signatures/withdrawn.html",
-            campaign_context(campaign, fresh_figures=True) | {"done": True},
+            request, "signatures/withdrawn.html", campaign_context(campaign) | {"done": True}
         )
     campaign = services.withdrawal_campaign(token=token)
     if campaign is None:

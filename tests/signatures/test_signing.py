@@ -386,6 +386,8 @@ def shown_total(page: str) -> str:
     return match.group(1).strip()
 
 
+# Committed for real, as a request is: the cache is forgotten on commit.
+@pytest.mark.django_db(transaction=True)
 def test_the_page_after_confirming_counts_the_signature_just_confirmed(
     client: Client, campaign, mailed
 ) -> None:
@@ -397,6 +399,8 @@ def test_the_page_after_confirming_counts_the_signature_just_confirmed(
     assert shown_total(client.get(f"/km/campaigns/{campaign.slug}/").content.decode()) == "១"
 
 
+# Committed for real, as a request is: the cache is forgotten on commit.
+@pytest.mark.django_db(transaction=True)
 def test_the_page_after_withdrawing_no_longer_counts_the_signature(
     client: Client, campaign, mailed
 ) -> None:
