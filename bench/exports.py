@@ -59,7 +59,7 @@ def _load(signatures: int, named: int) -> dict[str, int]:
     from django.utils import timezone
 
     from campaigns.models import Campaign
-    from signatures.crypto import encrypt
+    from core.crypto import encrypt
     from signatures.models import Signature
 
     call_command("migrate", verbosity=0)

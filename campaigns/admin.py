@@ -10,9 +10,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign, Question
-from organisers.models import CampaignLead
-from organisers.roles import can_see_dashboard
+from campaigns.models import Campaign, CampaignLead, Question
+from core.roles import can_see_dashboard
 
 
 def leads_only_their_campaigns(request: HttpRequest) -> bool:
@@ -84,3 +83,10 @@ class CampaignAdmin(admin.ModelAdmin):
             Campaign.objects.filter(pk=campaign.pk).update(signing_paused=False)
             self.log_change(request, campaign, "Signing resumed")
         self.message_user(request, gettext("Signing resumed."), messages.SUCCESS)
+
+
+@admin.register(CampaignLead)
+class CampaignLeadAdmin(admin.ModelAdmin):
+    list_display = ["user", "campaign"]
+    list_filter = ["campaign"]
+    autocomplete_fields = ["campaign"]

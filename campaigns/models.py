@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -9,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.bilingual import LocalizedText, localized
+from core.bilingual import LocalizedText, localized
 
 DEFAULT_GOAL_MILESTONES = [1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000]
 
@@ -97,7 +98,7 @@ class Campaign(models.Model):
         return self.title_en or self.title_km or self.slug
 
     def get_absolute_url(self) -> str:
-        return reverse("campaigns:detail", kwargs={"slug": self.slug})
+        return reverse("signatures:campaign", kwargs={"slug": self.slug})
 
     def text(self, field: str, language: str | None = None) -> LocalizedText:
         return localized(self, field, language)
@@ -113,6 +114,19 @@ class Campaign(models.Model):
             and (self.opens_at is None or self.opens_at <= now)
             and (self.closes_at is None or self.closes_at > now)
         )
+
+    def ended_at(self) -> datetime | None:
+        """When signing ended: the closing time once it has passed, or the
+        last edit of a campaign closed by hand. None while it has not ended
+        (open, a draft, or not opened yet). The one owner of "has ended"."""
+        if self.closes_at and self.closes_at <= timezone.now():
+            return self.closes_at
+        if self.status in {self.Status.CLOSED, self.Status.ARCHIVED}:
+            return self.updated_at  # closed by hand: the last edit closed it
+        return None
+
+    def has_ended(self) -> bool:
+        return self.ended_at() is not None
 
     def goal_for(self, count: int) -> int:
         """The next milestone above `count`: the goal raises itself once reached."""
@@ -164,3 +178,22 @@ class Question(models.Model):
     @property
     def label(self) -> LocalizedText:
         return localized(self, "label")
+
+
+class CampaignLead(models.Model):
+    """A campaign lead edits the campaigns listed here, and no others."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="led_campaigns"
+    )
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="leads")
+
+    class Meta:
+        verbose_name = _("campaign lead")
+        verbose_name_plural = _("campaign leads")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "campaign"], name="one_lead_row_per_campaign")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.campaign}"

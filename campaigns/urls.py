@@ -7,6 +7,4 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("about/", views.about, name="about"),
     path("campaigns/", views.campaign_list, name="list"),
-    path("campaigns/<slug:slug>/", views.campaign_detail, name="detail"),
-    path("campaigns/<slug:slug>/figures.json", views.campaign_figures, name="figures"),
 ]

@@ -37,7 +37,7 @@ if not DEBUG:
         raise ImproperlyConfigured("DEBUG is off: set ALLOWED_HOSTS.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.SitthiAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_countries",
     "phonenumber_field",
     "csp",
+    "core",
     "campaigns",
     "outbox",
     "signatures",
@@ -69,7 +70,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "organisers.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -6,53 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from organisers.models import (
-    AuditEntry,
-    CampaignLead,
-    DomainRule,
-    GeneratedFile,
-    Invalidation,
-    IpRule,
-    SigningSettings,
-)
-
-
-@admin.register(SigningSettings)
-class SigningSettingsAdmin(admin.ModelAdmin):
-    """One row: the site-wide pause and the rate limits."""
-
-    list_display = ["__str__", "signing_paused", "rate_burst", "rate_sustained", "updated_at"]
-    fieldsets = [
-        (_("Pause"), {"fields": ["signing_paused", "paused_message_km", "paused_message_en"]}),
-        (_("Rate limits"), {"fields": ["rate_burst", "rate_sustained"]}),
-    ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and not SigningSettings.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(DomainRule)
-class DomainRuleAdmin(admin.ModelAdmin):
-    list_display = ["domain", "action", "campaign", "note", "created_at"]
-    list_filter = ["action", "campaign"]
-    search_fields = ["domain", "note"]
-
-
-@admin.register(IpRule)
-class IpRuleAdmin(admin.ModelAdmin):
-    list_display = ["network", "action", "campaign", "note", "created_at"]
-    list_filter = ["action", "campaign"]
-    search_fields = ["network", "note"]
-
-
-@admin.register(CampaignLead)
-class CampaignLeadAdmin(admin.ModelAdmin):
-    list_display = ["user", "campaign"]
-    list_filter = ["campaign"]
-    autocomplete_fields = ["campaign"]
+from organisers.models import GeneratedFile, Invalidation
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -92,23 +46,3 @@ class GeneratedFileAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "campaign", "status", "rows", "created_by", "expires_at"]
     list_filter = ["kind", "status"]
     exclude = ["file", "token"]
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    """The audit log: browsable and filterable, never editable."""
-
-    list_display = [
-        "at",
-        "user_label",
-        "ip_address",
-        "action",
-        "object_type",
-        "object_repr",
-        "detail",
-    ]
-    list_filter = ["action", "object_type", ("at", admin.DateFieldListFilter), "user"]
-    search_fields = ["user_label", "object_repr", "object_id", "ip_address", "detail"]
-    date_hierarchy = "at"
-    list_per_page = 100
-    show_full_result_count = False

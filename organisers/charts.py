@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from campaigns.templatetags.sitthi import to_local_digits
+from core.templatetags.sitthi import to_local_digits
 
 
 def _number(value: int) -> str:

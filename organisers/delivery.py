@@ -26,8 +26,9 @@ from django.utils.html import escape
 from django_countries import countries
 
 from campaigns.models import Campaign
+from core.background import after_commit
+from organisers.figures import counts_by_country, counts_by_province
 from organisers.models import GeneratedFile, JobStatus
-from organisers.services import counts_by_country, counts_by_province
 from signatures.models import Signature
 
 NAMES_PER_CHUNK = 6_000
@@ -164,10 +165,6 @@ def _page_count(part: IO[bytes]) -> int:
 def delivery_start(
     *, campaign: Campaign, with_names: bool, language: str, user: Any
 ) -> GeneratedFile:
-    from django.db import transaction
-
-    from organisers import tasks
-
     job = GeneratedFile.objects.create(
         kind=GeneratedFile.Kind.DELIVERY_NAMES
         if with_names
@@ -176,7 +173,7 @@ def delivery_start(
         created_by=user,
         options={"language": language},
     )
-    transaction.on_commit(lambda: tasks.delivery_build.delay(job.pk))
+    after_commit("organisers.tasks.delivery_build", job.pk)
     return job
 
 

@@ -6,8 +6,8 @@ ciphertext. Per token the library builds a new cipher context and runs
 several isinstance checks; here the HMAC is the standard library's and the
 AES runs through one reusable ECB context, CBC being undone by XOR with the
 previous block. Any token that does not verify under our keys goes to
-signatures.crypto.decrypt, which raises as it always does. Used only by the
-full export (organisers.services); everything else uses signatures.crypto.
+core.crypto.decrypt, which raises as it always does. Used only by the
+full export (organisers.services); everything else uses core.crypto.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from signatures import crypto
+from core import crypto
 
 BLOCK = 16
 

@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from organisers.services import Criteria
+from organisers.invalidation import Criteria
 
 
 class InvalidationForm(forms.Form):

@@ -1,18 +1,18 @@
-"""Organisers' jobs: thin tasks that take ids and call a service."""
+"""Organisers' jobs: thin tasks that take ids and call the module that does the work."""
 
 from celery import shared_task
 
-from organisers import delivery, services
+from organisers import delivery, exports, invalidation
 
 
 @shared_task(acks_late=True)
 def invalidation_run(invalidation_id: int) -> None:
-    services.invalidation_run(invalidation_id)
+    invalidation.invalidation_run(invalidation_id)
 
 
 @shared_task(acks_late=True)
 def export_build(generated_file_id: int) -> None:
-    services.export_build(generated_file_id)
+    exports.export_build(generated_file_id)
 
 
 @shared_task(acks_late=True)
@@ -22,4 +22,4 @@ def delivery_build(generated_file_id: int) -> None:
 
 @shared_task
 def generated_files_expire() -> int:
-    return services.generated_files_expire()
+    return exports.generated_files_expire()

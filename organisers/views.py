@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import (
@@ -26,23 +26,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign
-from organisers import charts, delivery, services
-from organisers.audit import audit_record
+from core.audit import audit_record
+from core.models import AuditEntry
+from core.roles import can_see_dashboard, can_see_personal_data
+from organisers import charts, delivery, exports, figures, invalidation, paper
 from organisers.forms import DeliveryForm, InvalidationForm, PaperImportForm
-from organisers.models import AuditEntry, GeneratedFile, Invalidation, JobStatus
-from organisers.roles import can_see_dashboard, can_see_personal_data
+from organisers.models import GeneratedFile, Invalidation, JobStatus
 
 View = Callable[..., HttpResponseBase]
 
 
-def staff_with(check: Callable[[Any], bool]) -> Callable[[View], View]:
-    """Signed-in staff passing `check`, else 403 (sign-in first when anonymous)."""
+def staff_with(check: Callable[[HttpRequest], bool]) -> Callable[[View], View]:
+    """Signed-in staff passing `check` (given the request), else 403 (sign-in
+    first when anonymous)."""
 
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not check(request.user):
+            if not check(request):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -51,14 +53,20 @@ def staff_with(check: Callable[[Any], bool]) -> Callable[[View], View]:
     return decorator
 
 
-def _perm(name: str) -> Callable[[Any], bool]:
-    return lambda user: bool(user.is_active and user.is_staff and user.has_perm(name))
+def _perm(name: str) -> Callable[[HttpRequest], bool]:
+    def check(request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and user.has_perm(name))
+
+    return check
+
+
+def _dashboard_allowed(request: HttpRequest) -> bool:
+    return can_see_dashboard(request.user)
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     """Organisers' pages live inside the admin's frame (header, sidebar)."""
-    from django.contrib import admin
-
     return render(request, template, {**admin.site.each_context(request), **context})
 
 
@@ -69,29 +77,29 @@ def _campaign(slug: str) -> Campaign:
 # --- Dashboard --------------------------------------------------------------
 
 
-@staff_with(can_see_dashboard)
+@staff_with(_dashboard_allowed)
 def dashboard_index(request: HttpRequest) -> HttpResponse:
     campaigns = Campaign.objects.all()
     return _page(request, "organisers/index.html", {"campaigns": campaigns})
 
 
-@staff_with(can_see_dashboard)
+@staff_with(_dashboard_allowed)
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
-    figures = services.campaign_figures(campaign)
-    days = services.counts_by_day(campaign)
-    by_country = services.counts_by_country(campaign)
-    by_province = services.counts_by_province(campaign)
+    status_counts = figures.campaign_figures(campaign)
+    days = figures.counts_by_day(campaign)
+    by_country = figures.counts_by_country(campaign)
+    by_province = figures.counts_by_province(campaign)
     user = request.user
     return _page(
         request,
         "organisers/dashboard.html",
         {
             "campaign": campaign,
-            "figures": figures,
+            "figures": status_counts,
             "confirmation_percent": None
-            if figures.confirmation_rate is None
-            else round(100 * figures.confirmation_rate, 1),
+            if status_counts.confirmation_rate is None
+            else round(100 * status_counts.confirmation_rate, 1),
             "days": days,
             "days_chart": charts.daily_bars(days, label=_("Confirmed signatures per day")),
             "by_country": by_country,
@@ -104,12 +112,12 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                 [(name, n) for _code, name, n in by_province],
                 label=_("Confirmed signatures by province of origin"),
             ),
-            "sources": services.campaign_sources(campaign),
-            "count_exports": services.COUNT_EXPORTS,
-            "can_export_personal_data": can_see_personal_data(user),
-            "can_invalidate": user.has_perm("organisers.invalidate_by_criteria"),
-            "can_import_paper": user.has_perm("organisers.import_paper"),
-            "can_build_delivery": user.has_perm("organisers.build_delivery_document"),
+            "sources": figures.campaign_sources(campaign),
+            "count_exports": exports.COUNT_EXPORTS,
+            "can_export_personal_data": can_see_personal_data(request),
+            "can_invalidate": user.has_perm("core.invalidate_by_criteria"),
+            "can_import_paper": user.has_perm("core.import_paper"),
+            "can_build_delivery": user.has_perm("core.build_delivery_document"),
         },
     )
 
@@ -117,19 +125,19 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Exports ----------------------------------------------------------------
 
 
-@staff_with(can_see_dashboard)
+@staff_with(_dashboard_allowed)
 def count_export(request: HttpRequest, slug: str, by: str, extension: str) -> HttpResponse:
     campaign = _campaign(slug)
-    if by not in services.COUNT_EXPORTS or extension not in {"csv", "xlsx"}:
+    if by not in exports.COUNT_EXPORTS or extension not in {"csv", "xlsx"}:
         raise Http404
     filename = f"{campaign.slug}-by-{by}-{timezone.localdate():%Y%m%d}.{extension}"
     if extension == "csv":
         response = HttpResponse(
-            services.count_export_csv(campaign, by), content_type="text/csv; charset=utf-8"
+            exports.count_export_csv(campaign, by), content_type="text/csv; charset=utf-8"
         )
     else:
         response = HttpResponse(
-            services.count_export_xlsx(campaign, by),
+            exports.count_export_xlsx(campaign, by),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -148,9 +156,9 @@ def signature_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Every signature of the campaign with personal data, as CSV: streamed
     when small enough, else built by a job and offered as a download."""
     campaign = _campaign(slug)
-    rows = services.export_row_count(campaign)
-    if rows > services.EXPORT_STREAM_MAX_ROWS:
-        job = services.export_start(campaign=campaign, user=request.user)
+    rows = exports.export_row_count(campaign)
+    if rows > exports.EXPORT_STREAM_MAX_ROWS:
+        job = exports.export_start(campaign=campaign, user=request.user)
         audit_record(
             action=AuditEntry.Action.EXPORTED,
             request=request,
@@ -167,7 +175,7 @@ def signature_export(request: HttpRequest, slug: str) -> HttpResponseBase:
         detail=_("Full signature export streamed (%(rows)s rows)") % {"rows": rows},
     )
     response = StreamingHttpResponse(
-        services.export_lines(campaign), content_type="text/csv; charset=utf-8"
+        exports.export_lines(campaign), content_type="text/csv; charset=utf-8"
     )
     filename = f"{campaign.slug}-signatures-{timezone.localdate():%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -175,17 +183,17 @@ def signature_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     return response
 
 
-def _file_allowed(user: Any, job: GeneratedFile) -> bool:
-    if job.created_by_id != user.pk:
+def _file_allowed(request: HttpRequest, job: GeneratedFile) -> bool:
+    if job.created_by_id != request.user.pk:
         return False
     if job.holds_personal_data:
-        return can_see_personal_data(user)
-    return bool(user.has_perm("organisers.build_delivery_document"))
+        return can_see_personal_data(request)
+    return bool(request.user.has_perm("core.build_delivery_document"))
 
 
-def _may_have_files(user: Any) -> bool:
-    return can_see_personal_data(user) or bool(
-        user.is_staff and user.has_perm("organisers.build_delivery_document")
+def _may_have_files(request: HttpRequest) -> bool:
+    return can_see_personal_data(request) or bool(
+        request.user.is_staff and request.user.has_perm("core.build_delivery_document")
     )
 
 
@@ -202,7 +210,7 @@ def files(request: HttpRequest) -> HttpResponse:
 @staff_with(_may_have_files)
 def file_download(request: HttpRequest, pk: int, token: str) -> HttpResponseBase:
     job = get_object_or_404(GeneratedFile, pk=pk, token=token)
-    if not _file_allowed(request.user, job):
+    if not _file_allowed(request, job):
         raise PermissionDenied
     if job.status != JobStatus.DONE or not job.file or job.is_expired():
         raise Http404
@@ -223,7 +231,7 @@ def file_download(request: HttpRequest, pk: int, token: str) -> HttpResponseBase
 # --- Invalidation by criteria ----------------------------------------------
 
 
-@staff_with(_perm("organisers.invalidate_by_criteria"))
+@staff_with(_perm("core.invalidate_by_criteria"))
 def invalidation_new(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     form = InvalidationForm(request.POST or None)
@@ -234,14 +242,14 @@ def invalidation_new(request: HttpRequest, slug: str) -> HttpResponse:
             if not form.cleaned_data["reason"].strip():
                 form.add_error("reason", _("Say why: the reason is kept on every signature."))
             else:
-                job = services.invalidation_start(
+                job = invalidation.invalidation_start(
                     campaign=campaign,
                     criteria=criteria,
                     reason=form.cleaned_data["reason"].strip(),
                     user=request.user,
                 )
                 return redirect("organisers:invalidation", pk=job.pk)
-        preview = services.invalidation_preview(campaign, criteria)
+        preview = invalidation.invalidation_preview(campaign, criteria)
     return _page(
         request,
         "organisers/invalidation_form.html",
@@ -254,7 +262,7 @@ def invalidation_new(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@staff_with(_perm("organisers.invalidate_by_criteria"))
+@staff_with(_perm("core.invalidate_by_criteria"))
 def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Invalidation.objects.select_related("campaign"), pk=pk)
     if request.GET.get("format") == "json":
@@ -273,10 +281,10 @@ def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_with(_perm("organisers.invalidate_by_criteria"))
+@staff_with(_perm("core.invalidate_by_criteria"))
 def invalidation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Invalidation, pk=pk)
-    services.invalidation_cancel(job)
+    invalidation.invalidation_cancel(job)
     audit_record(action=AuditEntry.Action.OTHER, request=request, obj=job, detail=_("Cancelled"))
     messages.info(request, _("Cancelling: signatures already invalidated stay invalidated."))
     return redirect("organisers:invalidation", pk=job.pk)
@@ -285,13 +293,13 @@ def invalidation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Paper signatures -------------------------------------------------------
 
 
-@staff_with(_perm("organisers.import_paper"))
+@staff_with(_perm("core.import_paper"))
 def paper_import(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     form = PaperImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
-        report = services.paper_import(
+        report = paper.paper_import(
             campaign=campaign,
             upload=form.cleaned_data["file"].chunks(),
             event=form.cleaned_data["event"],
@@ -307,13 +315,13 @@ def paper_import(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Delivery document ------------------------------------------------------
 
 
-@staff_with(_perm("organisers.build_delivery_document"))
+@staff_with(_perm("core.build_delivery_document"))
 def delivery_new(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     form = DeliveryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with_names = form.cleaned_data["with_names"]
-        if with_names and not can_see_personal_data(request.user):
+        if with_names and not can_see_personal_data(request):
             # A list of names leaves the committee: the personal-data door applies.
             raise PermissionDenied
         job = delivery.delivery_start(

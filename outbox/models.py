@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from signatures.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
 
 
 class MessageQuerySet(models.QuerySet["Message"]):

@@ -11,6 +11,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
 
+from core.background import after_commit, task_queue
 from outbox.models import Message
 
 logger = logging.getLogger(__name__)
@@ -20,11 +21,12 @@ logger = logging.getLogger(__name__)
 FLUSH_GRACE = timedelta(seconds=60)
 
 
-def message_enqueue(message_id: int) -> None:
-    from outbox.tasks import send_message
+SEND_TASK = "outbox.tasks.send_message"
 
+
+def message_enqueue(message_id: int) -> None:
     try:
-        send_message.delay(message_id)
+        task_queue(SEND_TASK, message_id)
     except Exception:
         # The broker is down: the row is committed, outbox_flush sends it later.
         logger.warning("outbox: could not queue message %s; the flush will send it", message_id)
@@ -58,8 +60,27 @@ def message_queue(
             key=key, defaults={"headers": headers or {}, **fields}
         )
     if created:
-        transaction.on_commit(lambda: message_enqueue(message.pk), robust=True)
+        # A broker outage is logged, not raised: the row is committed, and
+        # outbox_flush queues it again later.
+        after_commit(SEND_TASK, message.pk)
     return message
+
+
+def messages_erase(*, key_prefix: str) -> int:
+    """Delete every message whose key starts with `key_prefix`, sent or not:
+    they carry an address that is being erased (a withdrawal, a purge)."""
+    deleted, _by_model = Message.objects.filter(key__startswith=key_prefix).delete()
+    return deleted
+
+
+def messages_cancel(*, key_prefix: str, key_suffix: str = "") -> int:
+    """Cancel the messages not sent yet whose key starts with `key_prefix`
+    (and ends with `key_suffix`): the person asked for no more."""
+    return (
+        Message.objects.filter(key__startswith=key_prefix, key__endswith=key_suffix)
+        .filter(status=Message.Status.PENDING)
+        .update(status=Message.Status.CANCELLED)
+    )
 
 
 # One SMTP connection per worker process (per thread, where eager tasks run

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -21,11 +22,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from organisers.audit import audit_record
-from organisers.models import AuditEntry
-from organisers.roles import can_see_personal_data
+from core.audit import audit_record
+from core.models import AuditEntry
+from core.roles import can_see_personal_data
 from signatures.identity import email_hash, name_key
-from signatures.models import Signature
+from signatures.models import DomainRule, IpRule, Signature, SigningSettings
+from signatures.services import confirmation_send
 
 
 def mask_email(email: str) -> str:
@@ -140,7 +142,7 @@ class SignatureAdmin(admin.ModelAdmin):
     # --- Personal data, masked unless allowed ---------------------------
 
     def _personal(self, request: HttpRequest | None) -> bool:
-        return request is not None and can_see_personal_data(request.user)
+        return request is not None and can_see_personal_data(request)
 
     # The admin is one object serving every request: which columns show
     # personal data is chosen per request by name, never stored on `self`.
@@ -270,10 +272,6 @@ class SignatureAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the confirmation e-mail again"), permissions=["change"])
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
-        from django.db import transaction
-
-        from signatures.services import confirmation_send
-
         sent = 0
         for signature in queryset.select_related("campaign").filter(
             confirmed_at__isnull=True,
@@ -288,3 +286,34 @@ class SignatureAdmin(admin.ModelAdmin):
             gettext("Confirmation e-mail queued for %(count)s signatures.") % {"count": sent},
             messages.SUCCESS,
         )
+
+
+@admin.register(SigningSettings)
+class SigningSettingsAdmin(admin.ModelAdmin):
+    """One row: the site-wide pause and the rate limits."""
+
+    list_display = ["__str__", "signing_paused", "rate_burst", "rate_sustained", "updated_at"]
+    fieldsets = [
+        (_("Pause"), {"fields": ["signing_paused", "paused_message_km", "paused_message_en"]}),
+        (_("Rate limits"), {"fields": ["rate_burst", "rate_sustained"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not SigningSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(DomainRule)
+class DomainRuleAdmin(admin.ModelAdmin):
+    list_display = ["domain", "action", "campaign", "note", "created_at"]
+    list_filter = ["action", "campaign"]
+    search_fields = ["domain", "note"]
+
+
+@admin.register(IpRule)
+class IpRuleAdmin(admin.ModelAdmin):
+    list_display = ["network", "action", "campaign", "note", "created_at"]
+    list_filter = ["action", "campaign"]
+    search_fields = ["network", "note"]

@@ -19,14 +19,15 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from phonenumber_field.formfields import PhoneNumberField
 
-from campaigns.bilingual import localized
 from campaigns.models import Campaign, Question
 from campaigns.provinces import province_choices
+from core.bilingual import localized
+from core.spreadsheet import starts_like_formula
 from signatures import identity
+from signatures.models import UTM_KEYS
 
 FORM_TOKEN_SALT = "signatures.form"  # nosec B105 # noqa: S105 - a salt, not a secret
 FORM_TOKEN_MAX_AGE = 7 * 24 * 3600
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 YES, NO = "yes", "no"
 
 
@@ -250,7 +251,7 @@ class SignatureForm(forms.Form):
         name = identity.name_clean(self.cleaned_data["full_name"])
         if not name:
             raise forms.ValidationError(_("Please enter your name."), code="required")
-        if identity.name_starts_like_formula(name):
+        if starts_like_formula(name):
             raise forms.ValidationError(_("A name cannot start with =, +, - or @."), code="formula")
         if identity.name_looks_like_url(name):
             raise forms.ValidationError(_("A name cannot contain a web address."), code="url")
@@ -260,7 +261,7 @@ class SignatureForm(forms.Form):
 
     def clean_city(self) -> str:
         city = identity.name_clean(self.cleaned_data.get("city", ""))
-        if city and (identity.name_starts_like_formula(city) or identity.name_looks_like_url(city)):
+        if city and (starts_like_formula(city) or identity.name_looks_like_url(city)):
             raise forms.ValidationError(_("Please enter only the name of your city."), code="city")
         return city
 

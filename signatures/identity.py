@@ -1,4 +1,4 @@
-"""What a signer typed, made comparable: names, e-mail keys, client IP.
+"""What a signer typed, made comparable: names and e-mail keys.
 
 Names are kept as typed (minus invisible characters); a separate matching key
 makes four look-alike spellings of one Khmer name equal (see
@@ -9,22 +9,18 @@ person.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import unicodedata
 
 from django.conf import settings
-from django.http import HttpRequest
 from khmerspell import khnormal
 
-from signatures.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 # Zero-width characters and the two inherent-vowel signs Unicode deprecates:
 # invisible on screen, but they make one name compare unequal to itself.
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u17b4\u17b5"))
 SPACES = re.compile(r"\s+")
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_START = ("=", "+", "-", "@")
 URL_LIKE = re.compile(
     r"(?:[a-z][a-z0-9+.-]*://|www\.|\b[a-z0-9-]+\.(?:com|net|org|info|biz|io|ru|cn|xyz|top|"
     r"site|online|click|link|me|co|kh|ly|gl|tk)\b)",
@@ -60,10 +56,6 @@ def name_looks_like_url(name: str) -> bool:
     return bool(URL_LIKE.search(name))
 
 
-def name_starts_like_formula(name: str) -> bool:
-    return name.startswith(FORMULA_START)
-
-
 def email_canonical(email: str) -> str:
     """Case-folded; dots and +tags dropped where the provider ignores them."""
     local, _at, domain = email.strip().rpartition("@")
@@ -79,22 +71,3 @@ def email_hash(email: str) -> str:
 
 def email_domain(email: str) -> str:
     return email.rpartition("@")[2].casefold()
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The signer's IP. X-Forwarded-For is trusted only behind a configured
-    number of proxies: each proxy appends the address it saw, so the entry
-    that many places from the right is the one our first proxy received."""
-    candidate = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies > 0 and forwarded:
-        entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
-        # Fewer entries than proxies: the chain is not what we expect; the
-        # header may be forged, so keep the address that connected.
-        if len(entries) >= proxies:
-            candidate = entries[-proxies]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None

@@ -8,15 +8,13 @@ The salt differs per purpose: a confirm link cannot be used to withdraw.
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils import translation
 
-if TYPE_CHECKING:
-    from signatures.models import Signature
+from signatures.models import Signature
 
 CONFIRM_SALT = "signatures.confirm"
 WITHDRAW_SALT = "signatures.withdraw"
@@ -52,8 +50,6 @@ def withdrawal_link(signature: Signature) -> str:
 
 
 def _signature_from(token: str, salt: str, max_age: int | None) -> Signature:
-    from signatures.models import Signature
-
     try:
         payload = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired as error:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Callable
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -10,7 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from campaigns.models import Campaign
-from signatures.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
+from outbox.services import messages_erase
+
+# The campaign parameters kept from a signer's landing link (Signature.utm):
+# which share or newsletter brought them, never who they are.
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 
 def new_link_secret() -> str:
@@ -19,8 +27,24 @@ def new_link_secret() -> str:
 
 class SignatureQuerySet(models.QuerySet["Signature"]):
     def counted(self) -> SignatureQuerySet:
-        """Signatures that count toward a campaign's total: confirmed only."""
-        return self.filter(status=Signature.Status.CONFIRMED)
+        """Signatures that count toward a campaign's total (Signature.COUNTED)."""
+        return self.filter(status__in=Signature.COUNTED)
+
+    def invalidatable(self) -> SignatureQuerySet:
+        """Signatures a moderator may still rule out."""
+        return self.filter(status__in=Signature.INVALIDATABLE)
+
+    def news_subscribers(self, campaigns: Any) -> SignatureQuerySet:
+        """Counted signatures whose signer asked for news of *that* campaign:
+        the one owner of "which signers hear about a campaign". A person who
+        signed several of `campaigns` has several rows (one email_hash)."""
+        return self.counted().filter(
+            campaign__in=campaigns, wants_updates=True, email_hash__isnull=False
+        )
+
+    def news_stop(self, *, email_hash: str) -> int:
+        """The person behind `email_hash` wants no more news, from any campaign."""
+        return self.filter(email_hash=email_hash).update(wants_updates=False)
 
     def public(self) -> SignatureQuerySet:
         """Counted signatures whose signer agreed to be shown."""
@@ -44,6 +68,12 @@ class Signature(models.Model):
     class Source(models.TextChoices):
         ONLINE = "online", _("Online")
         PAPER = "paper", _("Paper")
+
+    # What counts toward a campaign's total: the one owner of that rule. The
+    # status changes below write a count delta whenever a signature moves in
+    # or out of it; the tally SQL and every count read it from here.
+    COUNTED = frozenset({Status.CONFIRMED})
+    INVALIDATABLE = frozenset({Status.PENDING, Status.CONFIRMED, Status.SUSPECT})
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="signatures")
     status = models.CharField(
@@ -116,7 +146,7 @@ class Signature(models.Model):
 
     @property
     def is_counted(self) -> bool:
-        return self.status == self.Status.CONFIRMED
+        return self.status in self.COUNTED
 
     def _change(
         self,
@@ -139,15 +169,31 @@ class Signature(models.Model):
             change(locked)
             locked.save()
             if locked.is_counted != was_counted:
-                TallyDelta.objects.create(
-                    campaign_id=locked.campaign_id,
-                    country=locked.country,
-                    delta=1 if locked.is_counted else -1,
-                )
+                locked._count_delta(1 if locked.is_counted else -1)
         self.__dict__.update(
             {f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields}
         )
         return True
+
+    def _count_delta(self, delta: int) -> None:
+        # The only place a signature moves its campaign's count (in the
+        # caller's transaction): folded into CountryTally by signatures.tallies.
+        TallyDelta.objects.create(campaign_id=self.campaign_id, country=self.country, delta=delta)
+
+    @classmethod
+    def paper_entry(cls, **fields: Any) -> Signature:
+        """Store a signature collected on paper: counted at once (there is no
+        e-mail to confirm), its count delta in the same transaction as the
+        row, exactly as an online signature's confirmation writes one."""
+        with transaction.atomic():
+            signature = cls.objects.create(
+                **fields,
+                status=cls.Status.CONFIRMED,
+                source=cls.Source.PAPER,
+                confirmed_at=fields.get("confirmed_at") or timezone.now(),
+            )
+            signature._count_delta(1)
+        return signature
 
     def confirm(self) -> bool:
         """The signer opened the confirmation link. Harmless when repeated.
@@ -177,13 +223,11 @@ class Signature(models.Model):
         now = timezone.now()
 
         def change(signature: Signature) -> None:
-            from outbox.models import Message
-
             signature.status = Signature.Status.WITHDRAWN
             signature.withdrawn_at = now
             signature.erase_personal_data()
             # Mails to the signer carry the address (encrypted): erase them too.
-            Message.objects.filter(key__startswith=f"signature:{signature.pk}:").delete()
+            messages_erase(key_prefix=signature.mail_key_prefix)
 
         return self._change(
             {
@@ -194,6 +238,11 @@ class Signature(models.Model):
             },
             change,
         )
+
+    @property
+    def mail_key_prefix(self) -> str:
+        """Every outbox key of mail to this signer starts with this."""
+        return f"signature:{self.pk}:"
 
     def erase_personal_data(self) -> None:
         """Blank everything that identifies the signer (caller saves)."""
@@ -221,9 +270,7 @@ class Signature(models.Model):
             signature.invalidation_reason = reason[:300]
             signature.invalidated_at = now
 
-        return self._change(
-            {self.Status.PENDING, self.Status.CONFIRMED, self.Status.SUSPECT}, change
-        )
+        return self._change(set(self.INVALIDATABLE), change)
 
     def restore(self) -> bool:
         """Undo an invalidation: counted again if the e-mail was confirmed
@@ -292,3 +339,131 @@ class TallyDelta(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.country}: {self.delta:+d}"
+
+
+# --- Signing rules (read through signatures/policy.py) -----------------------
+
+
+class SigningSettings(models.Model):
+    """Site-wide signing rules; one row, edited in the admin."""
+
+    signing_paused = models.BooleanField(_("pause signing on every campaign"), default=False)
+    paused_message_km = models.CharField(_("pause message (Khmer)"), max_length=300, blank=True)
+    paused_message_en = models.CharField(_("pause message (English)"), max_length=300, blank=True)
+    rate_burst = models.CharField(
+        _("short burst limit per address"),
+        max_length=20,
+        blank=True,
+        help_text=_('Signatures per IP address, e.g. "10/m". Empty: the server default.'),
+    )
+    rate_sustained = models.CharField(
+        _("sustained limit per address"),
+        max_length=20,
+        blank=True,
+        help_text=_('e.g. "60/h". Empty: the server default.'),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("signing settings")
+        verbose_name_plural = _("signing settings")
+
+    def __str__(self) -> str:
+        return str(_("Signing settings"))
+
+    def clean(self) -> None:
+        for field in ("rate_burst", "rate_sustained"):
+            value = getattr(self, field)
+            if value and not _valid_rate(value):
+                raise ValidationError({field: _('Write a rate like "10/m" or "60/h".')})
+
+    @classmethod
+    def current(cls) -> SigningSettings:
+        return cls.objects.order_by("pk").first() or cls()
+
+
+def _valid_rate(value: str) -> bool:
+    count, _slash, period = value.partition("/")
+    return count.isdigit() and period.lstrip("0123456789") in {"s", "m", "h", "d"}
+
+
+class RuleAction(models.TextChoices):
+    BLOCK = "block", _("Refuse the signature")
+    SUSPECT = "suspect", _("Hold as suspect")
+    ALLOW = "allow", _("Always allow")
+
+
+class SigningRule(models.Model):
+    """What domain and IP rules share: an action, on one campaign or on all."""
+
+    action = models.CharField(_("action"), max_length=10, choices=RuleAction.choices)
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("campaign"),
+        help_text=_("Empty: every campaign."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class DomainRule(SigningRule):
+    """An e-mail domain (and its subdomains) to block, hold or allow."""
+
+    domain = models.CharField(_("e-mail domain"), max_length=253)
+
+    class Meta:
+        verbose_name = _("e-mail domain rule")
+        verbose_name_plural = _("e-mail domain rules")
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return f"{self.domain}: {self.get_action_display()}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.domain = self.domain.strip().lower().lstrip("@").rstrip(".")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def matches(self, email_domain: str) -> bool:
+        domain = email_domain.strip().lower().rstrip(".")
+        return domain == self.domain or domain.endswith("." + self.domain)
+
+
+def validate_network(value: str) -> None:
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError as error:
+        raise ValidationError(_("Write an IP address or a range like 203.0.113.0/24.")) from error
+
+
+class IpRule(SigningRule):
+    """An IP address or CIDR range to block, hold or allow."""
+
+    network = models.CharField(
+        _("IP address or range"), max_length=50, validators=[validate_network]
+    )
+
+    class Meta:
+        verbose_name = _("IP range rule")
+        verbose_name_plural = _("IP range rules")
+        ordering = ["network"]
+
+    def __str__(self) -> str:
+        return f"{self.network}: {self.get_action_display()}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.network = str(ipaddress.ip_network(self.network.strip(), strict=False))
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def matches(self, ip_address: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip_address)
+        except ValueError:
+            return False
+        network = ipaddress.ip_network(self.network, strict=False)
+        return address.version == network.version and address in network

@@ -2,7 +2,7 @@
 
 The signing code asks these functions; it never reads the rules itself.
 The rules come from the campaign, from organisers' admin-editable settings
-(organisers.models: site-wide pause, rate limits, e-mail domain and IP range
+(signatures.models: site-wide pause, rate limits, e-mail domain and IP range
 rules) and, where those are empty, from settings.
 """
 
@@ -13,8 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from campaigns.bilingual import localized
 from campaigns.models import Campaign
+from core.bilingual import localized
+from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
 
 # The rules are read on every signature; under a flood that was four queries
 # of the eleven a signature costs. Each process keeps them this long, so an
@@ -24,8 +25,6 @@ _rules: dict[str, Any] = {}
 
 
 def _cached_rules() -> dict[str, Any]:
-    from organisers.models import DomainRule, IpRule, SigningSettings
-
     if _rules.get("expires", 0.0) < time.monotonic():
         _rules.update(
             site=SigningSettings.current(),
@@ -82,8 +81,6 @@ def submission_verdict(*, campaign: Campaign, email_domain: str, ip_address: str
     An "allow" rule that matches wins over any block (a community centre's
     shared address, a university's domain); otherwise a block wins over a hold.
     """
-    from organisers.models import DomainRule, IpRule, RuleAction
-
     rules = _cached_rules()
 
     def applies(rule: DomainRule | IpRule) -> bool:

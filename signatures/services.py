@@ -16,7 +16,8 @@ from django.utils import timezone, translation
 from django_ratelimit.core import is_ratelimited
 
 from campaigns.models import Campaign
-from outbox.services import message_queue
+from core.http import client_ip
+from outbox.services import message_queue, messages_erase
 from signatures import identity, links, policy, tallies
 from signatures.models import Signature
 
@@ -38,14 +39,14 @@ class Screening:
 
 
 def _ip_key(group: str, request: HttpRequest) -> str:
-    return identity.client_ip(request) or "unknown"
+    return client_ip(request) or "unknown"
 
 
 def submission_screen(
     *, request: HttpRequest, campaign: Campaign, email: str, suspect_reason: str = ""
 ) -> Screening:
     """Rate limits per IP and the organisers' rules (signatures.policy)."""
-    ip_address = identity.client_ip(request)
+    ip_address = client_ip(request)
     verdict = policy.submission_verdict(
         campaign=campaign, email_domain=identity.email_domain(email), ip_address=ip_address
     )
@@ -172,7 +173,7 @@ def _mail(signature: Signature, kind: str, context: dict[str, Any], counted: boo
         text = render_to_string(f"emails/signatures/{kind}.txt", full_context)
         html = render_to_string(f"emails/signatures/{kind}.html", full_context)
     message_queue(
-        key=f"signature:{signature.pk}:{kind}:{signature.confirmation_sends}",
+        key=f"{signature.mail_key_prefix}{kind}:{signature.confirmation_sends}",
         to=signature.email,
         subject=" ".join(subject.split()),
         text=text,
@@ -226,14 +227,10 @@ def confirmations_open(campaign: Campaign) -> bool:
     """Open campaigns, and closed ones for CONFIRMATION_GRACE after closing."""
     if campaign.is_open():
         return True
-    now = timezone.now()
-    if campaign.closes_at and campaign.closes_at <= now:
-        closed_at = campaign.closes_at
-    elif campaign.status in {Campaign.Status.CLOSED, Campaign.Status.ARCHIVED}:
-        closed_at = campaign.updated_at  # closed by hand: the last edit closed it
-    else:
+    ended_at = campaign.ended_at()
+    if ended_at is None:
         return False  # a draft, or not opened yet
-    return now - closed_at < CONFIRMATION_GRACE
+    return timezone.now() - ended_at < CONFIRMATION_GRACE
 
 
 def signature_confirm(*, token: str) -> ConfirmationResult:
@@ -298,8 +295,6 @@ def ip_addresses_erase(*, older_than: timedelta | None = None) -> int:
 def unconfirmed_purge(*, older_than: timedelta | None = None) -> int:
     """Delete signatures whose e-mail was never confirmed: they never counted,
     so no tally changes. Their queued mails go too (they carry the address)."""
-    from outbox.models import Message
-
     age = older_than or timedelta(days=settings.SIGNATURE_UNCONFIRMED_PURGE_DAYS)
     stale = Signature.objects.filter(
         status__in=[Signature.Status.PENDING, Signature.Status.SUSPECT],
@@ -315,6 +310,6 @@ def unconfirmed_purge(*, older_than: timedelta | None = None) -> int:
                 confirmed_at__isnull=True,
             ).delete()
             if deleted:
-                Message.objects.filter(key__startswith=f"signature:{signature_id}:").delete()
+                messages_erase(key_prefix=Signature(pk=signature_id).mail_key_prefix)
                 purged += 1
     return purged

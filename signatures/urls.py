@@ -4,6 +4,8 @@ from signatures import views
 
 app_name = "signatures"
 urlpatterns = [
+    path("campaigns/<slug:slug>/", views.campaign_detail, name="campaign"),
+    path("campaigns/<slug:slug>/figures.json", views.campaign_figures, name="figures"),
     path("campaigns/<slug:slug>/sign/", views.sign, name="sign"),
     path("campaigns/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("sign/confirm/<str:token>/", views.confirm, name="confirm"),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from statements import services
 from statements.models import Attachment, PressContact, Signatory, Statement, Transition
+from statements.views import statement_context
 
 
 class SignatoryInline(admin.TabularInline):
@@ -203,8 +204,6 @@ class StatementAdmin(admin.ModelAdmin):
 
     def preview_view(self, request: HttpRequest, statement_id: int, language: str) -> HttpResponse:
         """The public page as it will look, in one language, before publishing."""
-        from statements.views import statement_context
-
         statement = self._statement(request, statement_id)
         if language not in {"km", "en"}:
             raise PermissionDenied

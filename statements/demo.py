@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from statements.models import Signatory, Statement, Transition
+from statements.services import pdf_render_queue
 
 SIGNATORY = {
     "name_km": "សេង សុភ័ណ",
@@ -103,8 +104,6 @@ STATEMENTS: list[dict[str, Any]] = [
 
 def load_statements(*, campaign: Campaign | None = None) -> int:
     """Create or update the demo statements, published, with their PDFs queued."""
-    from statements.services import pdf_render_queue
-
     count = 0
     with transaction.atomic():
         for data in STATEMENTS:

@@ -13,8 +13,8 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from campaigns.markup import render_markdown
 from campaigns.models import Campaign
+from core.markup import render_markdown
 from statements.models import Statement
 
 FEED_SIZE = 30

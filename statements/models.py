@@ -24,8 +24,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.bilingual import LocalizedText, available_languages, localized
 from campaigns.models import Campaign, ascii_slug
+from core.audit import audit_record
+from core.bilingual import LocalizedText, available_languages, localized
+from core.models import AuditEntry
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 # What an attachment may be, told by its first bytes, not its name.
@@ -201,13 +203,15 @@ class Statement(models.Model):
         previous = self.status
         self.status = to
         self.save()
-        return Transition.objects.create(
-            statement=self,
-            action=action,
-            from_status=previous,
-            to_status=to,
-            by=by if getattr(by, "pk", None) else None,
-            comment=comment,
+        return _audited(
+            Transition.objects.create(
+                statement=self,
+                action=action,
+                from_status=previous,
+                to_status=to,
+                by=by if getattr(by, "pk", None) else None,
+                comment=comment,
+            )
         )
 
     def submit(self, *, by: Any, comment: str = "") -> Transition:
@@ -259,12 +263,14 @@ class Statement(models.Model):
             return None
         self.revised_at = timezone.now()
         self.save(update_fields=["revised_at", "updated_at"])
-        return Transition.objects.create(
-            statement=self,
-            action=Transition.Action.REVISE,
-            from_status=self.status,
-            to_status=self.status,
-            by=by if getattr(by, "pk", None) else None,
+        return _audited(
+            Transition.objects.create(
+                statement=self,
+                action=Transition.Action.REVISE,
+                from_status=self.status,
+                to_status=self.status,
+                by=by if getattr(by, "pk", None) else None,
+            )
         )
 
     # --- PDF ---------------------------------------------------------------
@@ -385,6 +391,13 @@ def new_unsubscribe_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class PressContactQuerySet(models.QuerySet["PressContact"]):
+    def press_list(self) -> PressContactQuerySet:
+        """Who gets every published statement besides opted-in signers: the
+        one owner of the press list."""
+        return self.filter(active=True).order_by("pk")
+
+
 class PressContact(models.Model):
     """A journalist or outlet that receives published statements."""
 
@@ -401,6 +414,8 @@ class PressContact(models.Model):
     )
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
+    objects = PressContactQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("press contact")
         verbose_name_plural = _("press list")
@@ -408,3 +423,17 @@ class PressContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.outlet})" if self.outlet else self.name
+
+
+def _audited(transition: Transition) -> Transition:
+    # Statements move through review and publishing in their own pages, not
+    # only in the admin: each step is a change worth an audit entry.
+    audit_record(
+        action=AuditEntry.Action.CHANGED,
+        user=transition.by,
+        obj=transition.statement,
+        detail=f"{transition.get_action_display()}: "
+        f"{transition.from_status} → {transition.to_status}"
+        + (f" ({transition.comment[:200]})" if transition.comment else ""),
+    )
+    return transition

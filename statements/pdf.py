@@ -114,8 +114,8 @@ def sections(statement: Statement) -> list[dict[str, object]]:
     """One section per language the statement is written in, Khmer first."""
     from django.utils.formats import date_format
 
-    from campaigns.markup import render_markdown
-    from campaigns.templatetags.sitthi import to_local_digits
+    from core.markup import render_markdown
+    from core.templatetags.sitthi import to_local_digits
 
     result = []
     for language in ("km", "en"):

@@ -18,7 +18,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.background import after_commit, task_queue
+from core.markup import render_markdown
+from outbox.services import message_queue, messages_cancel
+from signatures.models import Signature
 from statements.models import PressContact, Statement, Transition
+from statements.pdf import render_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +90,13 @@ def statement_transition(
 
 def statement_publish(*, statement: Statement, by: Any, comment: str = "") -> Transition:
     """Publish, then (after commit) render the PDF and, if asked, e-mail subscribers."""
-    from statements import tasks
-
     transition = statement.publish(by=by, comment=comment)
     statement_id = statement.pk
     pdf_render_queue(statement=statement)
     if statement.send_to_subscribers and statement.sending_started_at is None:
         statement.sending_started_at = timezone.now()
         statement.save(update_fields=["sending_started_at"])
-        transaction.on_commit(lambda: tasks.statement_send.delay(statement_id), robust=True)
+        after_commit("statements.tasks.statement_send", statement_id)
     return transition
 
 
@@ -131,19 +134,15 @@ def statement_revised(*, statement: Statement, by: Any) -> None:
 
 def pdf_render_queue(*, statement: Statement) -> None:
     """Ask for a fresh PDF (after commit). The current file stays linked meanwhile."""
-    from statements import tasks
-
     Statement.objects.filter(pk=statement.pk).update(
         pdf_status=Statement.PdfStatus.PENDING, pdf_error="", pdf_attempts=0
     )
     statement_id = statement.pk
-    transaction.on_commit(lambda: tasks.statement_pdf_render.delay(statement_id), robust=True)
+    after_commit("statements.tasks.statement_pdf_render", statement_id)
 
 
 def pdf_render(*, statement_id: int) -> bool:
     """Render and store the PDF. On failure the previous file stays; the error is recorded."""
-    from statements.pdf import render_pdf
-
     statement = Statement.objects.filter(pk=statement_id).first()
     if statement is None:
         return False
@@ -191,9 +190,6 @@ def unsubscribe_url(*, kind: str, ident: str, language: str) -> str:
 
 def subscriber_unsubscribe(*, token: str) -> bool:
     """Stop all statement e-mail to the person behind `token`, at once. False if invalid."""
-    from outbox.models import Message
-    from signatures.models import Signature
-
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
@@ -202,7 +198,7 @@ def subscriber_unsubscribe(*, token: str) -> bool:
     with transaction.atomic():
         if kind == "signer" and ident:
             # The keyed hash of the canonical address: every signature of this person.
-            Signature.objects.filter(email_hash=ident).update(wants_updates=False)
+            Signature.objects.news_stop(email_hash=ident)
             key_suffix = f":signer:{ident}"
         elif kind == "press" and ident:
             PressContact.objects.filter(unsubscribe_token=ident).update(
@@ -215,36 +211,28 @@ def subscriber_unsubscribe(*, token: str) -> bool:
         else:
             return False
         # Statements already queued for this person and not yet sent are not sent.
-        Message.objects.filter(
-            key__startswith="statement:",
-            key__endswith=key_suffix,
-            status=Message.Status.PENDING,
-        ).update(status=Message.Status.CANCELLED)
+        messages_cancel(key_prefix="statement:", key_suffix=key_suffix)
     return True
 
 
 def recipients_of(*, statement: Statement) -> list[tuple[str, str]]:
-    """(kind, ident) of everyone who should get `statement`: one entry per person."""
-    from signatures.models import Signature
-
+    """(kind, ident) of everyone who should get `statement`, one entry per
+    person: signers who asked for news of one of the statement's campaigns
+    (signatures owns that list), then the active press list."""
     signer_hashes = (
-        Signature.objects.filter(
-            status=Signature.Status.CONFIRMED, wants_updates=True, email_hash__isnull=False
-        )
+        Signature.objects.news_subscribers(statement.campaigns.all())
         .order_by("email_hash")
         .values_list("email_hash", flat=True)
         .distinct()
     )
     recipients = [("signer", str(email_hash)) for email_hash in signer_hashes]
-    press = PressContact.objects.filter(active=True).order_by("pk").values_list("pk", flat=True)
+    press = PressContact.objects.press_list().values_list("pk", flat=True)
     recipients += [("press", str(pk)) for pk in press]
     return recipients
 
 
 def statement_send(*, statement_id: int) -> int:
     """Split the recipients in batches and queue one task per batch. Returns the batch count."""
-    from statements import tasks
-
     statement = Statement.objects.published().filter(pk=statement_id).first()
     if statement is None:
         return 0
@@ -254,7 +242,7 @@ def statement_send(*, statement_id: int) -> int:
         for start in range(0, len(recipients), SEND_BATCH_SIZE)
     ]
     for batch in batches:
-        tasks.statement_send_batch.delay(statement_id, [list(item) for item in batch])
+        task_queue("statements.tasks.statement_send_batch", statement_id, [list(i) for i in batch])
     return len(batches)
 
 
@@ -265,8 +253,6 @@ def statement_send_batch(*, statement_id: int, recipients: Iterable[Iterable[str
     queues nothing twice. Opt-outs are read again here: someone who
     unsubscribed after the batch was planned gets nothing.
     """
-    from signatures.models import Signature
-
     statement = Statement.objects.published().filter(pk=statement_id).first()
     if statement is None:
         return 0
@@ -275,25 +261,20 @@ def statement_send_batch(*, statement_id: int, recipients: Iterable[Iterable[str
         with transaction.atomic():
             if kind == "signer":
                 signature = (
-                    Signature.objects.filter(
-                        email_hash=ident,
-                        status=Signature.Status.CONFIRMED,
-                        wants_updates=True,
-                    )
+                    Signature.objects.news_subscribers(statement.campaigns.all())
+                    .filter(email_hash=ident)
                     .order_by("-created_at")
                     .first()
                 )
                 if signature is None or not signature.email:
                     continue
-                if Signature.objects.filter(email_hash=ident, wants_updates=False).exists():
-                    continue  # unsubscribed from one signature: from all
                 address, language, key = (
                     signature.email,
                     signature.language,
                     f"statement:{statement.pk}:signer:{ident}",
                 )
             else:
-                contact = PressContact.objects.filter(pk=ident, active=True).first()
+                contact = PressContact.objects.press_list().filter(pk=ident).first()
                 if contact is None:
                     continue
                 address, language, key = (
@@ -316,9 +297,6 @@ def statement_send_batch(*, statement_id: int, recipients: Iterable[Iterable[str
 def statement_message_queue(
     *, statement: Statement, key: str, to: str, language: str, unsubscribe: str
 ) -> Any:
-    from campaigns.markup import render_markdown
-    from outbox.services import message_queue
-
     language = language if language in {"km", "en"} else settings.LANGUAGE_CODE
     with translation.override(language):
         page_url = settings.SITE_URL + statement.get_absolute_url()

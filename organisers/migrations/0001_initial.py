@@ -3,6 +3,7 @@
 import django.db.models.deletion
 import django.utils.timezone
 import organisers.models
+import signatures.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -129,7 +130,7 @@ class Migration(migrations.Migration):
             name='IpRule',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('network', models.CharField(max_length=50, validators=[organisers.models.validate_network], verbose_name='IP address or range')),
+                ('network', models.CharField(max_length=50, validators=[signatures.models.validate_network], verbose_name='IP address or range')),
                 ('action', models.CharField(choices=[('block', 'Refuse the signature'), ('suspect', 'Hold as suspect'), ('allow', 'Always allow')], max_length=10, verbose_name='action')),
                 ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

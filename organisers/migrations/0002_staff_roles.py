@@ -16,7 +16,7 @@ def roles_create(apps, schema_editor):  # type: ignore[no-untyped-def]
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
-    from organisers.roles import CAMPAIGN_LEAD, MODERATOR, ORGANISER, VIEWER, role_permissions
+    from core.roles import CAMPAIGN_LEAD, MODERATOR, ORGANISER, VIEWER, role_permissions
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django_countries.fields
-import signatures.crypto
+import core.crypto
 import signatures.models
 from django.db import migrations, models
 
@@ -48,9 +48,9 @@ class Migration(migrations.Migration):
                 ('event', models.CharField(blank=True, help_text='For paper signatures.', max_length=200, verbose_name='event')),
                 ('full_name', models.CharField(max_length=200, verbose_name='full name')),
                 ('name_key', models.CharField(db_index=True, editable=False, max_length=200)),
-                ('email', signatures.crypto.EncryptedTextField(blank=True, verbose_name='e-mail')),
+                ('email', core.crypto.EncryptedTextField(blank=True, verbose_name='e-mail')),
                 ('email_hash', models.CharField(blank=True, editable=False, max_length=64, null=True)),
-                ('phone', signatures.crypto.EncryptedTextField(blank=True, verbose_name='phone number')),
+                ('phone', core.crypto.EncryptedTextField(blank=True, verbose_name='phone number')),
                 ('country', django_countries.fields.CountryField(blank=True, max_length=2, verbose_name='country of residence')),
                 ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
                 ('province', models.CharField(blank=True, max_length=40, verbose_name='province of origin')),

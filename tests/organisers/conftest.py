@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from organisers import roles
+from core import roles
 from signatures.identity import email_hash, name_key
 from signatures.models import Signature, TallyDelta
 

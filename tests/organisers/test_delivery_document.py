@@ -8,9 +8,10 @@ from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
-from organisers import roles
+from core import roles
+from core.models import AuditEntry
 from organisers.delivery import delivery_write
-from organisers.models import AuditEntry, GeneratedFile
+from organisers.models import GeneratedFile
 from signatures.models import Signature
 from tests.organisers.conftest import make_campaign, make_signature, make_staff
 

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from organisers import roles, services
-from organisers.models import AuditEntry, GeneratedFile
+from core import roles, services
+from core.models import AuditEntry
+from organisers.models import GeneratedFile
 from signatures.models import Signature
 from tests.organisers.conftest import make_campaign, make_signature, make_staff
 
@@ -150,7 +151,7 @@ def _copy_signatures(campaign: Any, count: int) -> None:
     encrypted on its own (the export decrypts every row)."""
     from django.db import connection
 
-    from signatures.crypto import encrypt
+    from core.crypto import encrypt
 
     now = timezone.now().isoformat()
     columns = (

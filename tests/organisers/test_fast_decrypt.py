@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import crypto
 from organisers.fastdecrypt import decryptor
-from signatures import crypto
 
 
 @settings(max_examples=200, deadline=None)

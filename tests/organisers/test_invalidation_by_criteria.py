@@ -7,10 +7,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-
-from organisers import roles, services
-from organisers.models import Invalidation, JobStatus
 from organisers.services import Criteria
+
+from core import roles, services
+from organisers.models import Invalidation, JobStatus
 from signatures.models import Signature
 from signatures.tallies import figures_compute
 from tests.organisers.conftest import make_campaign, make_signature, make_staff

@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 import pytest
+from organisers.services import Criteria
 
 from organisers import services
 from organisers.models import GeneratedFile, Invalidation, JobStatus
-from organisers.services import Criteria
 from signatures.models import Signature
 from signatures.tallies import figures_compute
 from tests.organisers.conftest import make_campaign, make_signature, make_staff

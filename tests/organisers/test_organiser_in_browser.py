@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from organisers import roles
+from core import roles
 from tests.conftest import axe_violations
 from tests.organisers.conftest import (
     PASSWORD,

@@ -7,10 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-
-from organisers import roles
-from organisers.models import AuditEntry
 from organisers.services import paper_import
+
+from core import roles
+from core.models import AuditEntry
 from signatures.models import Signature
 from signatures.tallies import figures_compute
 from tests.organisers.conftest import make_campaign, make_signature, make_staff

@@ -13,9 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.models import Campaign
-from organisers import roles
-from organisers.models import AuditEntry, CampaignLead
+from campaigns.models import Campaign, CampaignLead
+from core import roles
+from core.models import AuditEntry
 from signatures.models import Signature
 from tests.organisers.conftest import make_campaign, make_signature, make_staff
 

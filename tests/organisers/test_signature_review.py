@@ -11,8 +11,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from organisers import roles
-from organisers.models import AuditEntry
+from core import roles
+from core.models import AuditEntry
 from signatures.models import Signature
 from signatures.tallies import figures_compute
 from tests.organisers.conftest import make_campaign, make_signature, make_staff

@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from organisers import roles
-from organisers.models import DomainRule, IpRule, RuleAction, SigningSettings
+from core import roles
+from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
 from signatures.policy import rate_limits, signing_pause_message, submission_verdict
 from tests.organisers.conftest import make_campaign, make_staff
 

@@ -8,9 +8,9 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from core import crypto
 from outbox.models import Message
 from outbox.services import message_queue
-from signatures import crypto
 from signatures.models import Signature
 from tests.signatures.conftest import make_campaign, make_signature
 

@@ -21,9 +21,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from campaigns.models import Campaign, Question
+from core.crypto import keyed_hash
 from outbox.models import Message
 from signatures import services as signature_services
-from signatures.crypto import keyed_hash
 from signatures.models import Signature
 from statements.models import Signatory, Statement
 from tests.security.xss_payloads import PAYLOADS

@@ -45,7 +45,7 @@ _counter = iter(range(10**9))
 
 
 def make_signature(campaign: Campaign, **fields: Any) -> Signature:
-    from signatures.crypto import keyed_hash
+    from core.crypto import keyed_hash
 
     number = next(_counter)
     email = fields.pop("email", f"signer{number}@example.org")

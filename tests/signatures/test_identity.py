@@ -25,7 +25,7 @@ def test_canonical_domains_are_configurable(settings) -> None:
 
 
 def test_the_hash_is_keyed_and_reveals_nothing(settings) -> None:
-    from signatures.crypto import clear_key_caches
+    from core.crypto import clear_key_caches
 
     first = email_hash("dara@example.org")
     assert "dara" not in first and len(first) == 64

@@ -373,7 +373,7 @@ def test_opt_ins_are_off_unless_ticked(client: Client, campaign, mailed) -> None
 def test_the_client_ip_is_taken_from_the_right_forwarded_entry(
     rf, settings, proxies: int, forwarded: str, expected: str | None
 ) -> None:
-    from signatures.identity import client_ip
+    from core.http import client_ip
 
     settings.TRUSTED_PROXY_COUNT = proxies
     request = rf.post("/", HTTP_X_FORWARDED_FOR=forwarded)

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from signatures import crypto
-from signatures.crypto import EncryptedTextField
+from core import crypto
+from core.crypto import EncryptedTextField
 
 
 def encrypted_fields() -> list[tuple[Any, Any]]:

@@ -8,8 +8,8 @@ from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
-from campaigns.bilingual import LocalizedText, localized
-from campaigns.markup import render_markdown
+from core.bilingual import LocalizedText, localized
+from core.markup import render_markdown
 
 register = template.Library()
 

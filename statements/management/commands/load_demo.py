@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from campaigns.demo import load_campaign
+from statements.demo import load_statements
 
 ORGANISER_EMAIL = "organiser@sitthi.local"
 
@@ -26,8 +27,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         campaign = load_campaign()
         self.stdout.write(f"Campaign: {campaign.slug}")
-        from statements.demo import load_statements
-
         count = load_statements(campaign=campaign)
         self.stdout.write(f"Statements: {count}")
         if not options["no_organiser"] and settings.DEBUG:

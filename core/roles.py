@@ -7,10 +7,15 @@ migration here. Grants only ever add; an organiser's manual additions stay.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
 from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 ORGANISER = "Organiser"
@@ -25,8 +30,8 @@ ROLE_LABELS = {
     VIEWER: _("Viewer"),
 }
 
-PERSONAL_DATA_PERMISSION = "organisers.view_personal_data"
-DASHBOARD_PERMISSION = "organisers.view_dashboard"
+PERSONAL_DATA_PERMISSION = "core.view_personal_data"
+DASHBOARD_PERMISSION = "core.view_dashboard"
 
 
 def role_permissions(role: str) -> Q:
@@ -45,7 +50,7 @@ def role_permissions(role: str) -> Q:
                 Q(content_type__app_label="statements")
                 & ~Q(codename__in=["publish_statement", "review_statement"])
             )
-            | Q(content_type__app_label="organisers", codename="view_dashboard")
+            | Q(content_type__app_label="core", codename="view_dashboard")
         )
     if role == MODERATOR:
         return (
@@ -55,13 +60,14 @@ def role_permissions(role: str) -> Q:
             )
             | Q(content_type__app_label="campaigns", codename="view_campaign")
             | Q(
-                content_type__app_label="organisers",
-                codename__in=["view_dashboard", "invalidate_by_criteria", "view_invalidation"],
+                content_type__app_label="core",
+                codename__in=["view_dashboard", "invalidate_by_criteria"],
             )
+            | Q(content_type__app_label="organisers", codename="view_invalidation")
         )
     if role == VIEWER:
         return Q(content_type__app_label="campaigns", codename="view_campaign") | Q(
-            content_type__app_label="organisers", codename="view_dashboard"
+            content_type__app_label="core", codename="view_dashboard"
         )
     raise ValueError(role)
 
@@ -75,48 +81,67 @@ def groups_ensure() -> None:
 def groups_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
     # Runs once per migrated app; the last run (after every app's permissions
     # exist) is the one that matters, and each run is cheap and idempotent.
-    if getattr(sender, "name", "") in {"organisers", "statements", "signatures", "campaigns"}:
+    if getattr(sender, "name", "") in {
+        "core",
+        "campaigns",
+        "signatures",
+        "statements",
+        "organisers",
+    }:
         groups_ensure()
 
 
+# Set in the session when this person passed the two-factor step of
+# allauth's sign-in (allauth's public signal); cleared with the session.
+TWO_FACTOR_SESSION_KEY = "sitthi_two_factor_user"
+
+
+class SystemAccess(enum.Enum):
+    """Named reasons for code outside a web request to read personal data.
+    There is no person to ask, so the caller says which one applies."""
+
+    STAFF_JOB = "a job queued by staff who passed the check when they asked for it"
+
+
 def has_two_factor(user: Any) -> bool:
-    from allauth.mfa.models import Authenticator
-
-    return (
-        user.is_authenticated
-        and Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-    )
+    """Two-factor sign-in enrolled (allauth asks for the code at every sign-in)."""
+    return bool(user.is_authenticated and is_mfa_enabled(user, [Authenticator.Type.TOTP]))
 
 
-def can_see_personal_data(user: Any) -> bool:
-    """The narrow door: the dedicated permission AND two-factor.
+def two_factor_step_completed(
+    sender: Any, request: HttpRequest, user: Any, method: str, **kwargs: Any
+) -> None:
+    if method == "mfa" and hasattr(request, "session"):
+        request.session[TWO_FACTOR_SESSION_KEY] = str(user.pk)
 
-    Enrolled TOTP means allauth asks for a code at every sign-in. When the
-    current session was opened through allauth, it must also have passed the
-    code: someone signed in with a password who enrols during the session
-    must sign in again before seeing personal data.
+
+def session_passed_two_factor(session: SessionBase, user: Any) -> bool:
+    return bool(user.pk) and session.get(TWO_FACTOR_SESSION_KEY) == str(user.pk)
+
+
+def can_see_personal_data(
+    request: HttpRequest | None, *, system: SystemAccess | None = None
+) -> bool:
+    """The one owner of the rule "who may see signers' personal data".
+
+    In a web request: staff with the dedicated permission, two-factor
+    enrolled, and this session signed in through the two-factor step (someone
+    who signed in with a password and enrolled afterwards must sign in again).
+    Outside a web request there is nobody to check: the answer is no, unless
+    the caller names the `system` access that applies.
     """
+    if request is None:
+        return system is not None
+    user = getattr(request, "user", None)
     return bool(
-        user.is_authenticated
+        user is not None
+        and user.is_authenticated
         and user.is_active
         and user.is_staff
         and user.has_perm(PERSONAL_DATA_PERMISSION)
         and has_two_factor(user)
-        and _session_passed_two_factor(user)
+        and session_passed_two_factor(request.session, user)
     )
-
-
-def _session_passed_two_factor(user: Any) -> bool:
-    from allauth.account.internal.flows.login import get_authentication_records
-
-    from organisers.audit import current_request
-
-    request = current_request()
-    if request is None or not hasattr(request, "session") or request.user.pk != user.pk:
-        return True  # not a web request (a task, a shell): enrolment is the rule
-    records = get_authentication_records(request, user)
-    # No records: a session not opened by allauth's sign-in (tests' force_login).
-    return not records or any(record.get("method") == "mfa" for record in records)
 
 
 def can_see_dashboard(user: Any) -> bool:

@@ -1,0 +1,28 @@
+"""Who is on the other end of a request: the one owner of the client IP rule."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The person's IP. X-Forwarded-For is trusted only behind a configured
+    number of proxies (TRUSTED_PROXY_COUNT): each proxy appends the address it
+    saw, so the entry that many places from the right is the one our first
+    proxy received. Anything that is not an IP address reads as None."""
+    candidate = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
+        # Fewer entries than proxies: the chain is not what we expect; the
+        # header may be forged, so keep the address that connected.
+        if len(entries) >= proxies:
+            candidate = entries[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
