@@ -137,7 +137,7 @@ def _load(signatures: int, named: int) -> dict[str, int]:
 def _measure(kind: str, campaign_id: int) -> dict[str, Any]:
     """Runs in its own process: time and peak memory of one export."""
     from campaigns.models import Campaign
-    from organisers import delivery, services
+    from organisers import delivery, exports
 
     campaign = Campaign.objects.get(pk=campaign_id)
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -146,7 +146,7 @@ def _measure(kind: str, campaign_id: int) -> dict[str, Any]:
     if kind == "export":
         size = rows = 0
         with open(os.devnull, "wb") as sink:
-            for chunk in services.export_lines(campaign):
+            for chunk in exports.export_lines(campaign):
                 sink.write(chunk)
                 size += len(chunk)
                 rows += chunk.count(b"\n")

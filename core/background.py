@@ -9,6 +9,7 @@ import services, never the reverse, so there is no circle between the two.
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 from typing import Any
 
 from celery import current_app
@@ -18,7 +19,12 @@ logger = logging.getLogger(__name__)
 
 
 def task_queue(task_name: str, *args: Any) -> None:
-    """Queue the task now (a worker takes it; eager without a broker)."""
+    """Queue the task now (a worker takes it; eager without a broker).
+
+    A worker imports every app's tasks at start; a web process may not have
+    yet, so the module the name points to is imported first (a dictionary
+    look-up once it is loaded)."""
+    import_module(task_name.rpartition(".")[0])
     current_app.tasks[task_name].delay(*args)
 
 

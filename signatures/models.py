@@ -186,11 +186,9 @@ class Signature(models.Model):
         e-mail to confirm), its count delta in the same transaction as the
         row, exactly as an online signature's confirmation writes one."""
         with transaction.atomic():
+            fields.setdefault("confirmed_at", timezone.now())
             signature = cls.objects.create(
-                **fields,
-                status=cls.Status.CONFIRMED,
-                source=cls.Source.PAPER,
-                confirmed_at=fields.get("confirmed_at") or timezone.now(),
+                **fields, status=cls.Status.CONFIRMED, source=cls.Source.PAPER
             )
             signature._count_delta(1)
         return signature

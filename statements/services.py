@@ -22,8 +22,8 @@ from core.background import after_commit, task_queue
 from core.markup import render_markdown
 from outbox.services import message_queue, messages_cancel
 from signatures.models import Signature
+from statements import pdf
 from statements.models import PressContact, Statement, Transition
-from statements.pdf import render_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def pdf_render(*, statement_id: int) -> bool:
     if statement is None:
         return False
     try:
-        content = render_pdf(statement)
+        content = pdf.render_pdf(statement)
     except Exception as error:
         Statement.objects.filter(pk=statement_id).update(
             pdf_status=Statement.PdfStatus.FAILED,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -85,6 +86,16 @@ def make_staff(role: str | None, *, two_factor: bool = False, staff: bool = True
 
         TOTP.activate(user, TOTP_SECRET)
     return User.objects.get(pk=user.pk)  # fresh permission cache
+
+
+def sign_in(client: Client, user: User) -> None:
+    """Sign `user` in as allauth would: a user with two-factor enrolled has
+    passed the code in this session (the mark core.roles reads)."""
+    client.force_login(user)
+    if roles.has_two_factor(user):
+        session = client.session
+        session[roles.TWO_FACTOR_SESSION_KEY] = str(user.pk)
+        session.save()
 
 
 @pytest.fixture

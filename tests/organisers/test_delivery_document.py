@@ -13,7 +13,7 @@ from core.models import AuditEntry
 from organisers.delivery import delivery_write
 from organisers.models import GeneratedFile
 from signatures.models import Signature
-from tests.organisers.conftest import make_campaign, make_signature, make_staff
+from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
 
 
 def _text(pdf: bytes) -> str:
@@ -67,7 +67,7 @@ def test_an_organiser_gets_the_document_as_an_expiring_download(
     make_signature(campaign, full_name="Shown Person", show_publicly=True)
     organiser = make_staff(roles.ORGANISER, two_factor=True)
     client = Client()
-    client.force_login(organiser)
+    sign_in(client, organiser)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("organisers:delivery", args=[campaign.slug]),
@@ -85,7 +85,7 @@ def test_an_organiser_gets_the_document_as_an_expiring_download(
 def test_names_never_leave_without_two_factor_but_counts_may() -> None:
     campaign = make_campaign()
     client = Client()
-    client.force_login(make_staff(roles.ORGANISER, two_factor=False))
+    sign_in(client, make_staff(roles.ORGANISER, two_factor=False))
     url = reverse("organisers:delivery", args=[campaign.slug])
     assert client.post(url, {"with_names": "on", "language": "en"}).status_code == 403
     assert client.post(url, {"language": "en"}).status_code == 302

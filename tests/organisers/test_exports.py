@@ -12,18 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from core import roles, services
+from core import roles
 from core.models import AuditEntry
+from organisers import exports
 from organisers.models import GeneratedFile
 from signatures.models import Signature
-from tests.organisers.conftest import make_campaign, make_signature, make_staff
+from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
 
 Status = Signature.Status
 
 
 def _signed_in(role: str, *, two_factor: bool = True) -> Client:
     client = Client()
-    client.force_login(make_staff(role, two_factor=two_factor))
+    sign_in(client, make_staff(role, two_factor=two_factor))
     return client
 
 
@@ -118,13 +119,13 @@ def test_a_full_export_is_refused_without_two_factor_and_recorded_with_it() -> N
 def test_a_large_export_becomes_a_job_with_an_expiring_download_for_its_owner_only(
     monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
-    monkeypatch.setattr(services, "EXPORT_STREAM_MAX_ROWS", 2)
+    monkeypatch.setattr(exports, "EXPORT_STREAM_MAX_ROWS", 2)
     campaign = make_campaign()
     for _n in range(3):
         make_signature(campaign)
     owner = make_staff(roles.ORGANISER, two_factor=True)
     client = Client()
-    client.force_login(owner)
+    sign_in(client, owner)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("organisers:signature_export", args=[campaign.slug]))
     assert response["Location"] == reverse("organisers:files")
@@ -137,12 +138,12 @@ def test_a_large_export_becomes_a_job_with_an_expiring_download_for_its_owner_on
     assert len(_csv_rows(b"".join(got.streaming_content))) == 4  # type: ignore[attr-defined]
 
     another_organiser = Client()
-    another_organiser.force_login(make_staff(roles.ORGANISER, two_factor=True))
+    sign_in(another_organiser, make_staff(roles.ORGANISER, two_factor=True))
     assert another_organiser.get(download).status_code == 403
 
     GeneratedFile.objects.filter(pk=job.pk).update(expires_at=timezone.now())
     assert client.get(download).status_code == 404
-    assert services.generated_files_expire() == 1
+    assert exports.generated_files_expire() == 1
     assert not GeneratedFile.objects.exists()
 
 
@@ -199,7 +200,7 @@ def _copy_signatures(campaign: Any, count: int) -> None:
 def test_the_full_export_of_100000_rows_streams_with_bounded_memory(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(services, "EXPORT_STREAM_MAX_ROWS", 1_000_000)
+    monkeypatch.setattr(exports, "EXPORT_STREAM_MAX_ROWS", 1_000_000)
     campaign = make_campaign()
     _copy_signatures(campaign, 100_000)
     client = _signed_in(roles.ORGANISER)
@@ -229,8 +230,8 @@ def test_an_export_job_cut_short_by_a_lost_worker_runs_again_whole() -> None:
     job = GeneratedFile.objects.create(
         kind=GeneratedFile.Kind.SIGNATURE_EXPORT, campaign=campaign, status="running"
     )
-    services.export_build(job.pk)
+    exports.export_build(job.pk)
     job.refresh_from_db()
     assert (job.status, job.rows) == ("done", 1)
-    services.export_build(job.pk)  # delivered once more: nothing happens
+    exports.export_build(job.pk)  # delivered once more: nothing happens
     assert GeneratedFile.objects.get(pk=job.pk).file.name == job.file.name

@@ -7,13 +7,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from organisers.services import Criteria
 
-from core import roles, services
+from core import roles
+from organisers import figures, invalidation
+from organisers.invalidation import Criteria
 from organisers.models import Invalidation, JobStatus
 from signatures.models import Signature
 from signatures.tallies import figures_compute
-from tests.organisers.conftest import make_campaign, make_signature, make_staff
+from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
 
 Status = Signature.Status
 
@@ -100,10 +101,10 @@ def test_invalidation_by_criteria_changes_exactly_the_matching_signatures_and_th
     before = figures_compute(campaign).total
     assert before == 3 + 4  # confirmed: 3 targets + 4 near misses
 
-    assert services.invalidation_preview(campaign, criteria) == 4
+    assert invalidation.invalidation_preview(campaign, criteria) == 4
 
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.invalidation_start(
+        job = invalidation.invalidation_start(
             campaign=campaign, criteria=criteria, reason="Bot wave 25 Nov", user=None
         )
     job.refresh_from_db()
@@ -116,7 +117,7 @@ def test_invalidation_by_criteria_changes_exactly_the_matching_signatures_and_th
     )
     assert _statuses(already_withdrawn) == [Status.WITHDRAWN]
     assert figures_compute(campaign).total == before - 3  # the pending one never counted
-    assert services.campaign_figures(campaign).invalidated == 4
+    assert figures.campaign_figures(campaign).invalidated == 4
 
 
 @pytest.mark.django_db
@@ -131,9 +132,11 @@ def test_a_name_pattern_matches_every_spelling_variant(
     ]
     bystander = make_signature(campaign, full_name="ចាន់ ធីតា")
     criteria = Criteria(name_pattern="*ស្តារ៉ា")
-    assert services.invalidation_preview(campaign, criteria) == 3
+    assert invalidation.invalidation_preview(campaign, criteria) == 3
     with django_capture_on_commit_callbacks(execute=True):
-        services.invalidation_start(campaign=campaign, criteria=criteria, reason="test", user=None)
+        invalidation.invalidation_start(
+            campaign=campaign, criteria=criteria, reason="test", user=None
+        )
     assert _statuses(*variants) == [Status.INVALIDATED] * 3
     assert _statuses(bystander) == [Status.CONFIRMED]
 
@@ -142,7 +145,7 @@ def test_a_name_pattern_matches_every_spelling_variant(
 def test_a_cancelled_invalidation_stops_between_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     campaign = make_campaign()
     signatures = [make_signature(campaign, email=f"x{n}@spam.example") for n in range(5)]
-    monkeypatch.setattr(services, "INVALIDATION_BATCH", 2)
+    monkeypatch.setattr(invalidation, "INVALIDATION_BATCH", 2)
     job = Invalidation.objects.create(
         campaign=campaign, criteria={"email_domain": "spam.example"}, reason="test", total=5
     )
@@ -152,11 +155,11 @@ def test_a_cancelled_invalidation_stops_between_batches(monkeypatch: pytest.Monk
     def invalidate_then_cancel(self: Signature, reason: str) -> bool:
         calls["n"] += 1
         if calls["n"] == 2:  # the organiser presses Cancel during the first batch
-            services.invalidation_cancel(job)
+            invalidation.invalidation_cancel(job)
         return original(self, reason)
 
     monkeypatch.setattr(Signature, "invalidate", invalidate_then_cancel)
-    finished = services.invalidation_run(job.pk)
+    finished = invalidation.invalidation_run(job.pk)
     assert finished.status == JobStatus.CANCELLED
     assert finished.invalidated == 2
     assert _statuses(*signatures).count(Status.INVALIDATED) == 2
@@ -171,7 +174,7 @@ def test_the_form_previews_the_count_before_anything_changes(
     make_signature(campaign, email="b@example.org")
     moderator = make_staff(roles.MODERATOR)
     client = Client()
-    client.force_login(moderator)
+    sign_in(client, moderator)
     url = reverse("organisers:invalidation_new", args=[campaign.slug])
     page = client.post(url, {"email_domain": "spam.example", "preview": "1"})
     assert page.status_code == 200
@@ -192,7 +195,7 @@ def test_no_criteria_is_refused_rather_than_invalidating_a_whole_campaign() -> N
     campaign = make_campaign()
     make_signature(campaign)
     client = Client()
-    client.force_login(make_staff(roles.ORGANISER))
+    sign_in(client, make_staff(roles.ORGANISER))
     page = client.post(
         reverse("organisers:invalidation_new", args=[campaign.slug]),
         {"reason": "everything", "start": "1"},
@@ -200,7 +203,9 @@ def test_no_criteria_is_refused_rather_than_invalidating_a_whole_campaign() -> N
     assert page.status_code == 200
     assert Invalidation.objects.count() == 0
     with pytest.raises(ValueError):
-        services.invalidation_start(campaign=campaign, criteria=Criteria(), reason="x", user=None)
+        invalidation.invalidation_start(
+            campaign=campaign, criteria=Criteria(), reason="x", user=None
+        )
 
 
 @pytest.mark.postgres
@@ -210,6 +215,6 @@ def test_an_ip_range_is_matched_by_postgresql_itself() -> None:
     inside = make_signature(campaign, ip_address="2001:db8::1")
     outside = make_signature(campaign, ip_address="2001:db9::1")
     v4 = make_signature(campaign, ip_address="203.0.113.1")
-    matching = services.invalidation_matching(campaign, Criteria(network="2001:db8::/32"))
+    matching = invalidation.invalidation_matching(campaign, Criteria(network="2001:db8::/32"))
     assert list(matching.values_list("pk", flat=True)) == [inside.pk]
     assert outside.pk and v4.pk

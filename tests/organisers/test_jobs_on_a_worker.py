@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 import pytest
-from organisers.services import Criteria
 
-from organisers import services
+from organisers import exports, invalidation
+from organisers.invalidation import Criteria
 from organisers.models import GeneratedFile, Invalidation, JobStatus
 from signatures.models import Signature
 from signatures.tallies import figures_compute
@@ -35,7 +35,7 @@ def test_a_worker_invalidates_by_criteria_and_the_counts_follow(
     assert figures_compute(campaign).total == 75
     celery_worker_process()
 
-    job = services.invalidation_start(
+    job = invalidation.invalidation_start(
         campaign=campaign,
         criteria=Criteria(email_domain="spam.example"),
         reason="bot wave",
@@ -58,7 +58,7 @@ def test_a_worker_builds_a_large_export_for_download(
     for _number in range(5):
         make_signature(campaign)
     celery_worker_process(env={"MEDIA_ROOT": str(settings.MEDIA_ROOT)})  # one file store
-    job = services.export_start(campaign=campaign, user=make_staff(None))
+    job = exports.export_start(campaign=campaign, user=make_staff(None))
     _wait_until(lambda: GeneratedFile.objects.get(pk=job.pk).status == JobStatus.DONE)
     job.refresh_from_db()
     assert job.rows == 5

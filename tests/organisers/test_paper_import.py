@@ -7,13 +7,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from organisers.services import paper_import
 
 from core import roles
 from core.models import AuditEntry
+from organisers.paper import paper_import
 from signatures.models import Signature
 from signatures.tallies import figures_compute
-from tests.organisers.conftest import make_campaign, make_signature, make_staff
+from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
 
 SHEET = """\
 full_name,email,phone,country,province,city,show_publicly
@@ -76,7 +76,7 @@ def test_the_import_page_shows_the_report_and_records_the_import(client: Any) ->
     campaign = make_campaign()
     organiser = make_staff(roles.ORGANISER)
     client = Client()
-    client.force_login(organiser)
+    sign_in(client, organiser)
     upload = SimpleUploadedFile("sheet.csv", ("\ufeff" + SHEET).encode(), "text/csv")
     page = client.post(
         reverse("organisers:paper_import", args=[campaign.slug]),

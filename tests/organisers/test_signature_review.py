@@ -15,7 +15,7 @@ from core import roles
 from core.models import AuditEntry
 from signatures.models import Signature
 from signatures.tallies import figures_compute
-from tests.organisers.conftest import make_campaign, make_signature, make_staff
+from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
 
 Status = Signature.Status
 LIST = "admin:signatures_signature_changelist"
@@ -23,7 +23,7 @@ LIST = "admin:signatures_signature_changelist"
 
 def _moderator() -> Client:
     client = Client(REMOTE_ADDR="192.0.2.10")
-    client.force_login(make_staff(roles.MODERATOR))
+    sign_in(client, make_staff(roles.MODERATOR))
     return client
 
 

@@ -10,7 +10,7 @@ from django.utils import translation
 from core import roles
 from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
 from signatures.policy import rate_limits, signing_pause_message, submission_verdict
-from tests.organisers.conftest import make_campaign, make_staff
+from tests.organisers.conftest import make_campaign, make_staff, sign_in
 
 
 @pytest.mark.django_db
@@ -68,13 +68,13 @@ def test_rate_limits_come_from_the_admin_or_else_from_settings(settings: object)
 @pytest.mark.django_db
 def test_organisers_edit_the_rules_in_the_admin_and_bad_values_are_refused() -> None:
     client = Client()
-    client.force_login(make_staff(roles.ORGANISER))
-    add_url = reverse("admin:organisers_iprule_add")
+    sign_in(client, make_staff(roles.ORGANISER))
+    add_url = reverse("admin:signatures_iprule_add")
     refused = client.post(add_url, {"network": "not an address", "action": "block"})
     assert refused.status_code == 200 and not IpRule.objects.exists()
     client.post(add_url, {"network": "203.0.113.9/24", "action": "block"})
     assert IpRule.objects.get().network == "203.0.113.0/24"
-    settings_url = reverse("admin:organisers_signingsettings_add")
+    settings_url = reverse("admin:signatures_signingsettings_add")
     client.post(settings_url, {"rate_burst": "lots", "rate_sustained": ""})
     assert not SigningSettings.objects.exists()
     client.post(settings_url, {"rate_burst": "5/m", "rate_sustained": "", "signing_paused": "on"})
