@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,13 @@ from organisers.delivery import delivery_write
 from organisers.models import GeneratedFile
 from signatures.models import Signature
 from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
+from tests.pdf_extract import khmer_lines, khmer_similarity, pdftotext
+
+# Clusters that copy out wrongly from a plain WeasyPrint PDF: នៃ, ឱ្យ, ស្ថា, ព្រះ.
+KHMER_PETITION = (
+    "យើងខ្ញុំជាពលរដ្ឋខ្មែររស់នៅក្រៅប្រទេស សូមស្នើដល់គណៈកម្មាធិការជាតិរៀបចំការបោះឆ្នោត "
+    "ឱ្យបើកការចុះឈ្មោះបោះឆ្នោតនៅស្ថានទូតនិងកុងស៊ុលនៃព្រះរាជាណាចក្រកម្ពុជាទាំងអស់។"
+)
 
 
 def _text(pdf: bytes) -> str:
@@ -57,6 +65,23 @@ def test_the_document_lists_only_counted_signers_who_agreed_to_be_shown(
     text = _text(counts_only.getvalue())
     assert "Shown Person" not in text
     assert "12" in text
+
+
+@pytest.mark.django_db
+def test_the_khmer_petition_and_names_copy_out_of_the_document_as_written(
+    tmp_path: Path,
+) -> None:
+    campaign = make_campaign(body_km=KHMER_PETITION)
+    make_signature(campaign, full_name="សេង សុភ័ណ", show_publicly=True)
+    path = tmp_path / "delivery.pdf"
+    with path.open("wb") as handle:
+        delivery_write(campaign, handle, with_names=True, language="km")
+    first_page = khmer_lines(pdftotext(path, "-f", "1", "-l", "1"))  # the Khmer text alone
+    written = campaign.title_km + "ជូនចំពោះ៖" + campaign.target_km + KHMER_PETITION
+    assert khmer_similarity(written, first_page) == 1.0, first_page
+    text = pdftotext(path)
+    assert "1. សេង សុភ័ណ" in text  # the list of names, not segmented
+    assert "\u200b" not in text  # the word breaks are for layout only
 
 
 @pytest.mark.django_db

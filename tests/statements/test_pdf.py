@@ -1,7 +1,6 @@
 """The statement PDF: rendered by the real task, fonts embedded, Khmer that
 wraps inside the margins and copies out as it was written."""
 
-import difflib
 import re
 import subprocess
 from pathlib import Path
@@ -15,13 +14,13 @@ from statements import services
 from statements.demo import STATEMENTS, load_statements
 from statements.models import Statement
 from statements.tasks import statement_pdf_render
+from tests.pdf_extract import KHMER, khmer_lines, khmer_similarity, pdftotext
 from tests.statements.conftest import ENGLISH_BODY, KHMER_BODY, make_statement
 
 pytestmark = pytest.mark.django_db
 
 A4_WIDTH_PT, A4_HEIGHT_PT = 595.28, 841.89
 MARGIN_LEFT_PT = MARGIN_RIGHT_PT = 20 / 25.4 * 72  # 20 mm, as in templates/statements/pdf.html
-KHMER = re.compile(r"[\u1780-\u17ff]")
 
 
 def rendered(statement: Statement) -> Path:
@@ -29,23 +28,6 @@ def rendered(statement: Statement) -> Path:
     statement.refresh_from_db()
     assert statement.pdf_status == Statement.PdfStatus.READY
     return Path(statement.pdf.path)
-
-
-def pdftotext(path: Path, *args: str) -> str:
-    return subprocess.run(
-        ["pdftotext", *args, str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout
-
-
-def khmer_similarity(source: str, extracted: str) -> float:
-    """difflib ratio of the Khmer text, white space ignored (line breaks fall between words)."""
-    keep = "".join(ch for ch in source if not ch.isspace())
-    got = "".join(ch for ch in extracted if not ch.isspace())
-    return difflib.SequenceMatcher(None, keep, got, autojunk=False).ratio()
-
-
-def khmer_lines(text: str) -> str:
-    return "".join(line for line in text.splitlines() if KHMER.search(line))
 
 
 def test_fonts_are_embedded(settings: Any) -> None:

@@ -11,12 +11,15 @@ in a Khmer run every phrase (up to a space) is wrapped in
 spaces we insert for line breaking are left out of the actual text, so the
 copied text equals the stored text.
 
-`install()` swaps it in; it refuses a WeasyPrint it was not written for.
+`install()` swaps it in when a PDF is rendered (`core.pdf.pdf_write`), never
+on import; it refuses a WeasyPrint it was not written for (70.* only: check
+this copy against upstream's before changing the pin in pyproject.toml).
 """
 # ruff: noqa
 # Copied code keeps WeasyPrint's own style so a diff against upstream stays readable.
 
 from bisect import bisect_right
+from typing import Any
 from io import BytesIO
 from xml.etree import ElementTree  # nosec B405 - parses SVG glyphs of our own vendored fonts only
 
@@ -67,7 +70,7 @@ def _actual_text(utf8: bytes) -> bytes:
     return b"<</ActualText <FEFF" + text.encode("utf-16-be").hex().upper().encode() + b">>>"
 
 
-def _flush(stream, string: str) -> str:
+def _flush(stream: Any, string: str) -> str:
     """Show the glyphs gathered so far and start a new glyph list."""
     if string.endswith("<"):
         string = string[:-1]
@@ -78,11 +81,22 @@ def _flush(stream, string: str) -> str:
     return "<"
 
 
+# WeasyPrint's own, kept to tell whether ours is in place (and for tests).
+WEASYPRINT_DRAW_FIRST_LINE = weasyprint_text.draw_first_line
+
+
 def install() -> bool:
-    """Use this `draw_first_line` in WeasyPrint. False if the version is not the one copied."""
+    """Use this `draw_first_line` in WeasyPrint. False if the version is not the one copied.
+
+    Idempotent: a render calls it every time, it swaps once.
+    """
+    if weasyprint_text.draw_first_line is draw_first_line:
+        return True
     if not weasyprint.__version__.startswith(SUPPORTED_WEASYPRINT):
+        # Once per process would be enough, but a warning per PDF is what makes
+        # an unplanned upgrade visible in the worker log.
         LOGGER.warning(
-            "statements.pdf_text: WeasyPrint %s not supported; Khmer copies out approximately",
+            "core.pdf_actualtext: WeasyPrint %s not supported; Khmer copies out approximately",
             weasyprint.__version__,
         )
         return False
@@ -90,7 +104,9 @@ def install() -> bool:
     return True
 
 
-def draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):  # noqa: C901
+def draw_first_line(
+    stream: Any, textbox: Any, text_overflow: str, block_ellipsis: Any, matrix: Any
+) -> list[Any]:  # noqa: C901
     """WeasyPrint 70's `draw_first_line`, with Khmer clusters marked by their ActualText."""
     # Don’t draw lines with only invisible characters.
     if not textbox.text.strip():
