@@ -138,12 +138,14 @@ def _reconcile_rows(campaign_id: int) -> list[tuple[str, int, int]]:
     # signature confirmed meanwhile adds to both sides or to neither, because
     # its delta commits with its status.
     signature_table = Signature._meta.db_table
+    counted = sorted(Signature.COUNTED)  # what counts has one owner: the model
+    counted_placeholders = ", ".join(["%s"] * len(counted))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT country, SUM(truth), SUM(stored) FROM (
                 SELECT country, COUNT(*) AS truth, 0 AS stored FROM {signature_table}
-                WHERE campaign_id = %s AND status = %s GROUP BY country
+                WHERE campaign_id = %s AND status IN ({counted_placeholders}) GROUP BY country
                 UNION ALL
                 SELECT country, 0, confirmed FROM {CountryTally._meta.db_table}
                 WHERE campaign_id = %s
@@ -152,7 +154,7 @@ def _reconcile_rows(campaign_id: int) -> list[tuple[str, int, int]]:
                 WHERE campaign_id = %s
             ) AS counts GROUP BY country
             """,  # noqa: S608  # nosec B608 - table names come from our models
-            [campaign_id, Signature.Status.CONFIRMED, campaign_id, campaign_id],
+            [campaign_id, *counted, campaign_id, campaign_id],
         )
         return [(country, int(truth or 0), int(stored or 0)) for country, truth, stored in cursor]
 

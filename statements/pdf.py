@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 
+from core.markup import render_markdown
 from core.pdf import pdf_fonts, pdf_write
+from core.templatetags.sitthi import to_local_digits
 
 if TYPE_CHECKING:
     from statements.models import Statement
@@ -56,11 +59,6 @@ def statement_url(statement: Statement, language: str) -> str:
 
 def sections(statement: Statement) -> list[dict[str, object]]:
     """One section per language the statement is written in, Khmer first."""
-    from django.utils.formats import date_format
-
-    from core.markup import render_markdown
-    from core.templatetags.sitthi import to_local_digits
-
     result = []
     for language in ("km", "en"):
         title = getattr(statement, f"title_{language}")
