@@ -122,7 +122,7 @@ def export_header() -> list[str]:
 
 
 def export_queryset(campaign: Campaign) -> QuerySet[Signature]:
-    return Signature.objects.filter(campaign=campaign).exclude(status=Status.WITHDRAWN)
+    return Signature.objects.signed().filter(campaign=campaign)
 
 
 class _Line:

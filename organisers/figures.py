@@ -129,7 +129,7 @@ SOURCES_SHOWN = 20
 
 def campaign_sources(campaign: Campaign) -> Sources:
     """Where signers came from: referring site and utm_ parameters."""
-    signed = Signature.objects.filter(campaign=campaign).exclude(status=Status.WITHDRAWN)
+    signed = Signature.objects.signed().filter(campaign=campaign)
     confirmed_count = Count("pk", filter=Q(status__in=Signature.COUNTED))
     referrers: dict[str, SourceRow] = {}
     for referrer, total, confirmed in (

@@ -132,12 +132,7 @@ def _checked(line: int, cells: dict[str, str]) -> PaperRow:
 
 def _already_signed(campaign: Campaign, row: PaperRow) -> bool:
     same_person = Q(email_hash=row.email_hash) if row.email_hash else Q(name_key=row.name_key)
-    return (
-        Signature.objects.filter(campaign=campaign)
-        .exclude(status=Signature.Status.WITHDRAWN)
-        .filter(same_person)
-        .exists()
-    )
+    return Signature.objects.signed().filter(campaign=campaign).filter(same_person).exists()
 
 
 def _entered(campaign: Campaign, row: PaperRow, event: str) -> bool:

@@ -273,10 +273,7 @@ class SignatureAdmin(admin.ModelAdmin):
     @admin.action(description=_("Send the confirmation e-mail again"), permissions=["change"])
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
         sent = 0
-        for signature in queryset.select_related("campaign").filter(
-            confirmed_at__isnull=True,
-            status__in=[Signature.Status.PENDING, Signature.Status.SUSPECT],
-        ):
+        for signature in queryset.select_related("campaign").awaiting_confirmation():
             with transaction.atomic():
                 if confirmation_send(signature):
                     sent += 1

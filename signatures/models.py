@@ -30,6 +30,18 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
         """Signatures that count toward a campaign's total (Signature.COUNTED)."""
         return self.filter(status__in=Signature.COUNTED)
 
+    def signed(self) -> SignatureQuerySet:
+        """Everyone who signed and has not taken it back, counted or not."""
+        return self.exclude(status=Signature.Status.WITHDRAWN)
+
+    def awaiting_confirmation(self) -> SignatureQuerySet:
+        """Signatures whose e-mail was never confirmed (pending, or held as
+        suspect before confirming): the only ones a confirmation mail is for."""
+        return self.filter(
+            status__in=[Signature.Status.PENDING, Signature.Status.SUSPECT],
+            confirmed_at__isnull=True,
+        )
+
     def invalidatable(self) -> SignatureQuerySet:
         """Signatures a moderator may still rule out."""
         return self.filter(status__in=Signature.INVALIDATABLE)

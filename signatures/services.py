@@ -296,19 +296,14 @@ def unconfirmed_purge(*, older_than: timedelta | None = None) -> int:
     """Delete signatures whose e-mail was never confirmed: they never counted,
     so no tally changes. Their queued mails go too (they carry the address)."""
     age = older_than or timedelta(days=settings.SIGNATURE_UNCONFIRMED_PURGE_DAYS)
-    stale = Signature.objects.filter(
-        status__in=[Signature.Status.PENDING, Signature.Status.SUSPECT],
-        confirmed_at__isnull=True,
-        created_at__lt=timezone.now() - age,
-    )
+    stale = Signature.objects.awaiting_confirmation().filter(created_at__lt=timezone.now() - age)
     purged = 0
     for signature_id in stale.values_list("pk", flat=True).iterator():
         with transaction.atomic():
-            deleted, _rows = Signature.objects.filter(
-                pk=signature_id,
-                status__in=[Signature.Status.PENDING, Signature.Status.SUSPECT],
-                confirmed_at__isnull=True,
-            ).delete()
+            # Confirmed since the list was read: not stale any more.
+            deleted, _rows = (
+                Signature.objects.awaiting_confirmation().filter(pk=signature_id).delete()
+            )
             if deleted:
                 messages_erase(key_prefix=Signature(pk=signature_id).mail_key_prefix)
                 purged += 1
