@@ -199,3 +199,30 @@ def test_publishing_without_the_option_sends_nothing(editor: Any, mailoutbox: An
     publish(statement, editor)
     assert mailoutbox == []
     assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_statement_for_one_campaign_reaches_no_signer_of_another_only() -> None:
+    campaign_a = make_campaign("campaign-a")
+    campaign_b = make_campaign("campaign-b")
+    make_signer(campaign_a, "a-only@example.org")
+    make_signer(campaign_b, "b-only@example.org")
+    both = "both@example.org"
+    make_signer(campaign_a, both, wants_updates=False)  # no news of A, thank you
+    make_signer(campaign_b, both)
+    statement = make_statement(status=Statement.Status.PUBLISHED, campaign=campaign_a)
+    signers = [ident for kind, ident in services.recipients_of(statement=statement)]
+    assert signers == [email_hash("a-only@example.org")]
+    services.statement_send_batch(
+        statement_id=statement.pk,
+        recipients=[["signer", email_hash(address)] for address in ("b-only@example.org", both)],
+    )
+    assert not Message.objects.exists()  # a stale batch naming B's signers sends nothing
+
+
+@pytest.mark.django_db
+def test_a_statement_tied_to_no_campaign_goes_to_the_press_list_only() -> None:
+    make_signer(make_campaign(), "signer@example.org")
+    PressContact.objects.create(name="Reporter", email="desk@news.example")
+    statement = make_statement(status=Statement.Status.PUBLISHED)
+    assert [kind for kind, _ident in services.recipients_of(statement=statement)] == ["press"]
