@@ -98,7 +98,7 @@ PAGES: list[Page] = [
             "auth.group",
             "mfa.authenticator",
             "account.emailaddress",
-            "organisers.campaignlead",
+            "campaigns.campaignlead",
             "organisers.generatedfile",
         )
     ],
