@@ -3,7 +3,8 @@ document for 100,000 signatures, on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench exports
 
-The rows go into their own database (sitthi_bench_exports, recreated each
+The rows go into their own database (sitthi_bench_exports, or the name in
+BENCH_DATABASE so that two runs on one machine never meet; recreated each
 run) with COPY. Each measurement runs in a fresh process, so its peak memory
 (ru_maxrss) is the export's own, not the loading's. Targets (issue 5): export
 under 20 s and 200 MB; delivery document under 90 s and 1 GB.
@@ -23,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-BENCH_DATABASE = "sitthi_bench_exports"
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "sitthi_bench_exports")
 TARGETS = {"export": (20.0, 200.0), "delivery": (90.0, 1024.0)}
 
 
@@ -174,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="measure on the rows loaded by the last run"
     )
+    parser.add_argument(
+        "--only", choices=["export", "delivery"], help="measure one of the two (both by default)"
+    )
     parser.add_argument("--measure", choices=["export", "delivery"], help=argparse.SUPPRESS)
     parser.add_argument("--campaign", type=int, help=argparse.SUPPRESS)
     options, _others = parser.parse_known_args(argv)  # options meant for other benchmarks
@@ -206,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             f"in {time.perf_counter() - started:.1f} s"
         )
     failed = False
-    for kind in ("export", "delivery"):
+    for kind in [options.only] if options.only else ["export", "delivery"]:
         completed = subprocess.run(
             [
                 sys.executable,

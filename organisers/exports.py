@@ -11,11 +11,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import CharField, F, Func, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
+from core import crypto
 from core.background import after_commit
 from core.spreadsheet import FORMULA_TRIGGERS, spreadsheet_safe
 from organisers.figures import counts_by_country, counts_by_day, counts_by_province
@@ -183,13 +185,8 @@ def _export_rows_orm(campaign: Campaign) -> Iterator[list[Any]]:
 def _export_rows_postgresql(campaign: Campaign) -> Iterator[list[Any]]:
     """The same rows, a million of them in seconds: PostgreSQL formats the
     dates and JSON as text, the rows skip the ORM's per-value converters, and
-    only e-mail and phone are decrypted here (organisers.fastdecrypt)."""
-    from django.db.models import CharField, F, Func, TextField
-    from django.db.models.functions import Cast
-
-    from organisers.fastdecrypt import decryptor
-
-    decrypt = decryptor()
+    only e-mail and phone are decrypted here, a chunk at a time
+    (core.crypto.decrypt_many: one value at a time misses the 20 s target)."""
 
     def utc_text(field: str) -> Func:
         return Func(
@@ -229,12 +226,12 @@ def _export_rows_postgresql(campaign: Campaign) -> Iterator[list[Any]]:
             chunk = cursor.fetchmany(EXPORT_CHUNK_ROWS)
             if not chunk:
                 return
-            for row in chunk:
+            emails = crypto.decrypt_many([row[5] for row in chunk])
+            phones = crypto.decrypt_many([row[6] for row in chunk])
+            for row, email, phone in zip(chunk, emails, phones, strict=True):
                 values = list(row)
-                if values[5]:
-                    values[5] = decrypt(values[5])
-                if values[6]:
-                    values[6] = decrypt(values[6])
+                values[5] = email
+                values[6] = phone
                 for index in (16, 17):
                     if values[index] == "{}":
                         values[index] = ""
