@@ -47,7 +47,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
-	$(VENV)/bin/bandit -q -c pyproject.toml -r config campaigns signatures statements outbox organisers
+	$(VENV)/bin/bandit -q -c pyproject.toml -r config core campaigns signatures statements outbox organisers
 	$(VENV)/bin/pip-audit --progress-spinner off $(PIP_AUDIT_ARGS)
 
 format: install

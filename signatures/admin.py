@@ -273,7 +273,8 @@ class SignatureAdmin(admin.ModelAdmin):
     @admin.action(description=_("Send the confirmation e-mail again"), permissions=["change"])
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
         sent = 0
-        for signature in queryset.select_related("campaign").awaiting_confirmation():
+        awaiting = Signature.objects.awaiting_confirmation().filter(pk__in=queryset.values("pk"))
+        for signature in awaiting.select_related("campaign"):
             with transaction.atomic():
                 if confirmation_send(signature):
                     sent += 1
