@@ -7,12 +7,13 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install run test lint format worker beat bench messages compilemessages migrate demo clean
+.PHONY: help install run test check lint format worker beat bench messages compilemessages migrate demo clean
 
 help:
 	@echo "make run      serve http://127.0.0.1:8000/ on embedded defaults, demo loaded"
 	@echo "make test     run the whole test suite"
-	@echo "make lint     ruff, mypy, bandit, pip-audit"
+	@echo "make check    what CI checks besides tests: ruff, mypy, bandit, migrations, Khmer messages"
+	@echo "make lint     make check, and pip-audit (needs the network)"
 	@echo "make worker   a Celery worker (needs REDIS_URL)"
 	@echo "make beat     the Celery scheduler (needs REDIS_URL)"
 	@echo "make bench    benchmarks (needs DATABASE_URL and REDIS_URL)"
@@ -43,11 +44,19 @@ run: compilemessages demo
 test: compilemessages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+# Everything CI checks besides the tests; any finding fails.
+check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r config core campaigns signatures statements outbox organisers
+	$(MANAGE) makemigrations --check --dry-run
+	msgfmt --check --statistics -o /dev/null locale/km/LC_MESSAGES/django.po
+	@# Every Khmer message translated, none fuzzy (msgfmt only warns about those).
+	@test -z "$$(msgattrib --only-fuzzy locale/km/LC_MESSAGES/django.po)" || { echo "fuzzy Khmer messages"; exit 1; }
+	@test -z "$$(msgattrib --untranslated locale/km/LC_MESSAGES/django.po)" || { echo "untranslated Khmer messages"; exit 1; }
+
+lint: check
 	$(VENV)/bin/pip-audit --progress-spinner off $(PIP_AUDIT_ARGS)
 
 format: install

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.signatures.conftest import make_campaign, make_signature
+from signatures.models import Signature
+from tests.factories import make_campaign, make_signature
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def campaign(db: None):
 
 def test_the_page_shows_count_goal_and_time_left_in_khmer_digits(client: Client, campaign) -> None:
     for _ in range(3):
-        make_signature(campaign, country="FR").confirm()
+        make_signature(campaign, country="FR")
     page = client.get(f"/km/campaigns/{campaign.slug}/").content.decode()
     assert "<span data-count>៣</span>" in page
     assert "<span data-goal>៥</span>" in page
@@ -27,9 +28,11 @@ def test_the_page_shows_count_goal_and_time_left_in_khmer_digits(client: Client,
 
 
 def test_the_page_lists_top_countries_and_only_opted_in_signers(client: Client, campaign) -> None:
-    make_signature(campaign, full_name="Chan Sophea", country="AU", show_publicly=True).confirm()
-    make_signature(campaign, full_name="Hidden Signer", country="AU").confirm()
-    make_signature(campaign, full_name="Not Confirmed", show_publicly=True)
+    make_signature(campaign, full_name="Chan Sophea", country="AU", show_publicly=True)
+    make_signature(campaign, full_name="Hidden Signer", country="AU")
+    make_signature(
+        campaign, full_name="Not Confirmed", show_publicly=True, status=Signature.Status.PENDING
+    )
     page = client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
     assert "<td>Australia</td><td>2</td>" in page
     assert "<bdi>Chan Sophea</bdi>, Australia" in page
@@ -71,9 +74,9 @@ def test_a_missing_language_shows_the_other_with_a_note(client: Client, db) -> N
 
 
 def test_the_figures_endpoint_allows_a_few_seconds_of_caching(client: Client, campaign) -> None:
-    make_signature(campaign, country="KH").confirm()
-    make_signature(campaign, country="FR").confirm()
-    make_signature(campaign, country="FR").confirm()
+    make_signature(campaign, country="KH")
+    make_signature(campaign, country="FR")
+    make_signature(campaign, country="FR")
     response = client.get(f"/km/campaigns/{campaign.slug}/figures.json")
     assert response["Cache-Control"] == "public, max-age=3"
     figures = response.json()

@@ -14,7 +14,7 @@ from core.models import AuditEntry
 from organisers.delivery import delivery_write
 from organisers.models import GeneratedFile
 from signatures.models import Signature
-from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
+from tests.factories import make_campaign, make_signature, make_staff, sign_in
 from tests.pdf_extract import khmer_lines, khmer_similarity, pdftotext
 
 # Clusters that copy out wrongly from a plain WeasyPrint PDF: នៃ, ឱ្យ, ស្ថា, ព្រះ.

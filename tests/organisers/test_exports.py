@@ -17,7 +17,7 @@ from core.models import AuditEntry
 from organisers import exports
 from organisers.models import GeneratedFile
 from signatures.models import Signature
-from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
+from tests.factories import make_campaign, make_signature, make_staff, sign_in
 
 Status = Signature.Status
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from core import crypto
 from organisers import exports
 from signatures.models import Signature
-from tests.organisers.conftest import make_campaign, make_signature
+from tests.factories import make_campaign, make_signature
 
 NEWEST, OLDER, OLDEST = (Fernet.generate_key().decode() for _ in range(3))
 

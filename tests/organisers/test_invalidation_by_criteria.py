@@ -14,7 +14,7 @@ from organisers.invalidation import Criteria
 from organisers.models import Invalidation, JobStatus
 from signatures.models import Signature
 from signatures.tallies import figures_compute
-from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
+from tests.factories import make_campaign, make_signature, make_staff, sign_in
 
 Status = Signature.Status
 

@@ -12,7 +12,7 @@ from organisers.invalidation import Criteria
 from organisers.models import GeneratedFile, Invalidation, JobStatus
 from signatures.models import Signature
 from signatures.tallies import figures_compute
-from tests.organisers.conftest import make_campaign, make_signature, make_staff
+from tests.factories import make_campaign, make_signature, make_staff
 
 
 def _wait_until(check: Any, timeout: float = 60) -> None:

@@ -13,13 +13,7 @@ import pytest
 
 from core import roles
 from tests.conftest import axe_violations
-from tests.organisers.conftest import (
-    PASSWORD,
-    TOTP_SECRET,
-    make_campaign,
-    make_signature,
-    make_staff,
-)
+from tests.factories import PASSWORD, TOTP_SECRET, make_campaign, make_signature, make_staff
 
 
 def totp_now(secret: str) -> str:

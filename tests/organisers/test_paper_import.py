@@ -13,7 +13,7 @@ from core.models import AuditEntry
 from organisers.paper import paper_import
 from signatures.models import Signature
 from signatures.tallies import figures_compute
-from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
+from tests.factories import make_campaign, make_signature, make_staff, sign_in
 
 SHEET = """\
 full_name,email,phone,country,province,city,show_publicly

@@ -18,7 +18,7 @@ from campaigns.models import Campaign, CampaignLead
 from core import roles
 from core.models import AuditEntry
 from signatures.models import Signature
-from tests.organisers.conftest import make_campaign, make_signature, make_staff, sign_in
+from tests.factories import make_campaign, make_signature, make_staff, sign_in
 
 ORGANISER = "organiser with two-factor"
 ORGANISER_NO_2FA = "organiser without two-factor"

@@ -10,7 +10,7 @@ from django.utils import translation
 from core import roles
 from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
 from signatures.policy import rate_limits, signing_pause_message, submission_verdict
-from tests.organisers.conftest import make_campaign, make_staff, sign_in
+from tests.factories import make_campaign, make_staff, sign_in
 
 
 @pytest.mark.django_db

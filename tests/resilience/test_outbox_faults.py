@@ -90,14 +90,16 @@ def test_a_pool_process_killed_mid_sending_is_redelivered_and_sends_once(
     fault_stack: FaultStack, fault_smtp: FaultySmtp
 ) -> None:
     fault_smtp.mode = "stall"
-    worker = fault_stack.start_worker("worker-a")
+    # Both workers up before the mail is queued: starting one takes seconds on
+    # a busy machine, longer than the SMTP timeout of the stalled sender.
+    workers = [fault_stack.start_worker("worker-a"), fault_stack.start_worker("worker-b")]
     fault_stack.python(QUEUE.format(key="test:child-killed"))
-    assert fault_smtp.stalled.wait(30), "the worker never started sending"
-    fault_stack.start_worker("worker-b")
+    assert fault_smtp.stalled.wait(30), "no worker started sending"
 
-    # The process talking to the SMTP server dies (OOM killer, segfault).
-    children = pool_children(worker)
-    assert children
+    # The process talking to the SMTP server dies (OOM killer, segfault):
+    # whichever worker took the task, its pool process is among these.
+    children = [pid for worker in workers for pid in pool_children(worker)]
+    assert len(children) == 2
     for pid in children:
         os.kill(pid, signal.SIGKILL)
     fault_smtp.mode = "accept"

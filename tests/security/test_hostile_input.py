@@ -16,7 +16,8 @@ from campaigns.models import Campaign
 from outbox.models import Message
 from signatures.models import Signature
 from statements.models import Attachment
-from tests.signatures.conftest import make_campaign, sign
+from tests.factories import make_campaign
+from tests.signatures.conftest import sign
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from core import crypto
 from outbox.models import Message
 from outbox.services import message_queue
 from signatures.models import Signature
-from tests.signatures.conftest import make_campaign, make_signature
+from tests.factories import make_campaign, make_signature
 
 pytestmark = pytest.mark.django_db
 

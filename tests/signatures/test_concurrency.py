@@ -13,7 +13,7 @@ from signatures import tallies
 from signatures.forms import form_token
 from signatures.models import Signature
 from signatures.tasks import tallies_fold, tallies_reconcile
-from tests.signatures.conftest import make_campaign
+from tests.factories import make_campaign
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from signatures.models import Signature
-from tests.signatures.conftest import make_campaign, make_question, sign
+from tests.factories import make_campaign, make_question
+from tests.signatures.conftest import sign
 
 BAD_INPUT = [
     ("full_name", "", "Please enter your name."),

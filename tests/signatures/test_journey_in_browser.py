@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from signatures.models import Signature
 from tests.conftest import axe_violations
-from tests.signatures.conftest import make_campaign
+from tests.factories import make_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import connection, models
 from django.test import Client
 
-from tests.signatures.conftest import links_in, make_campaign, sign
+from tests.factories import make_campaign
+from tests.signatures.conftest import links_in, sign
 
 EMAIL = "chan.sophea+petition@example.org"
 PHONE = "+855977654321"  # "+" and "@" never occur in Fernet tokens or hashes

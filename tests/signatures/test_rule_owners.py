@@ -18,7 +18,7 @@ from signatures import services
 from signatures.identity import email_hash, name_key
 from signatures.models import Signature
 from signatures.tallies import figures_compute, tallies_reconcile
-from tests.signatures.conftest import make_campaign
+from tests.factories import make_campaign
 
 
 def _public_count(campaign: Campaign) -> int:

@@ -11,7 +11,8 @@ from django.utils import timezone
 from outbox.models import Message
 from signatures import tallies
 from signatures.models import Signature
-from tests.signatures.conftest import links_in, make_campaign, sign
+from tests.factories import make_campaign
+from tests.signatures.conftest import links_in, sign
 
 
 @pytest.fixture
@@ -329,7 +330,7 @@ def test_a_khmer_name_gets_a_matching_key(client: Client, campaign, mailed) -> N
 
 
 def test_optional_fields_and_questions_are_stored(client: Client, db, mailed) -> None:
-    from tests.signatures.conftest import make_question
+    from tests.factories import make_question
 
     campaign = make_campaign(ask_phone=True, ask_city=True, ask_province=True)
     make_question(campaign, required=True)

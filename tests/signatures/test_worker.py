@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 
 from signatures.models import Signature
-from tests.signatures.conftest import make_campaign, sign
+from tests.factories import make_campaign
+from tests.signatures.conftest import sign
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from statements.demo import STATEMENTS, load_statements
 from statements.models import Attachment, Statement, attachment_upload_to, validate_attachment
-from tests.statements.conftest import make_statement
+from tests.factories import make_statement
 
 
 @pytest.mark.django_db(transaction=True)

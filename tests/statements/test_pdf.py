@@ -14,8 +14,8 @@ from statements import services
 from statements.demo import STATEMENTS, load_statements
 from statements.models import Statement
 from statements.tasks import statement_pdf_render
+from tests.factories import ENGLISH_BODY, KHMER_BODY, make_statement
 from tests.pdf_extract import KHMER, khmer_lines, khmer_similarity, pdftotext
-from tests.statements.conftest import ENGLISH_BODY, KHMER_BODY, make_statement
 
 pytestmark = pytest.mark.django_db
 

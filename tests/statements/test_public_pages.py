@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from statements.models import Statement
-from tests.statements.conftest import make_campaign, make_statement
+from tests.factories import make_campaign, make_statement
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from signatures.identity import email_hash
 from signatures.models import Signature
 from statements import services
 from statements.models import PressContact, Statement
-from tests.statements.conftest import make_campaign, make_statement
+from tests.factories import make_campaign, make_signature, make_statement
 
 
 def make_signer(
@@ -28,11 +28,10 @@ def make_signer(
     wants_updates: bool = True,
     status: str = Signature.Status.CONFIRMED,
 ) -> Signature:
-    return Signature.objects.create(
-        campaign=campaign,
+    return make_signature(
+        campaign,
         full_name="សុខ ចាន់",
         email=email,
-        email_hash=email_hash(email),
         language=language,
         wants_updates=wants_updates,
         status=status,

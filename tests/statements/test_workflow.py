@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from statements import services
 from statements.models import Statement, Transition
-from tests.statements.conftest import make_statement
+from tests.factories import make_statement
 
 pytestmark = pytest.mark.django_db
 
