@@ -62,6 +62,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        po_path = Path(settings.LOCALE_PATHS[0]) / "km" / "LC_MESSAGES" / "django.po"
+        # Read the translations before makemessages turns library messages
+        # into obsolete "#~" entries: those lose their plural forms on the way.
+        before = polib.pofile(str(po_path), wrapwidth=0) if po_path.exists() else []
         if not options["skip_extract"]:
             call_command(
                 "makemessages",
@@ -77,9 +81,9 @@ class Command(BaseCommand):
                 no_obsolete=False,
                 verbosity=0,
             )
-        po_path = Path(settings.LOCALE_PATHS[0]) / "km" / "LC_MESSAGES" / "django.po"
         catalogue = polib.pofile(str(po_path), wrapwidth=0)
         previous = {(e.msgctxt, e.msgid): e for e in catalogue if e.obsolete or e.translated()}
+        previous.update({(e.msgctxt, e.msgid): e for e in before if e.translated()})
         external = [*self._django(), *self._phonenumber(), *self._allauth(), *self._countries()]
         live = {(e.msgctxt, e.msgid) for e in catalogue if not e.obsolete}
         added = 0
