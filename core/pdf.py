@@ -12,7 +12,9 @@ does not do on its own for Khmer:
   phrase with its real text; it is switched on by the first render, not by
   importing anything, and only on the WeasyPrint version it was copied from.
 
-Plain Python: no Django, no project app.
+Plain Python: no Django, no project app. WeasyPrint, khmercut and the font
+packages are imported by the functions that use them, on purpose: a web
+process that never renders a PDF does not pay their memory and start-up time.
 """
 
 from __future__ import annotations

@@ -120,18 +120,25 @@ def session_passed_two_factor(session: SessionBase, user: Any) -> bool:
 
 
 def can_see_personal_data(
-    request: HttpRequest | None, *, system: SystemAccess | None = None
+    request: HttpRequest | None, *, system: SystemAccess | None = None, user: Any = None
 ) -> bool:
     """The one owner of the rule "who may see signers' personal data".
 
     In a web request: staff with the dedicated permission, two-factor
     enrolled, and this session signed in through the two-factor step (someone
     who signed in with a password and enrolled afterwards must sign in again).
-    Outside a web request there is nobody to check: the answer is no, unless
-    the caller names the `system` access that applies.
+    Outside a web request the answer is no, unless the caller names the
+    `system` access that applies: a STAFF_JOB runs for `user`, who must still
+    hold the permission and two-factor when it runs (no session to check).
     """
     if request is None:
-        return system is not None
+        return system is SystemAccess.STAFF_JOB and bool(
+            user is not None
+            and user.is_active
+            and user.is_staff
+            and user.has_perm(PERSONAL_DATA_PERMISSION)
+            and has_two_factor(user)
+        )
     user = getattr(request, "user", None)
     return bool(
         user is not None

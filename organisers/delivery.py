@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
 from django_countries import countries
+from pypdf import PdfReader, PdfWriter
 
 from campaigns.models import Campaign
 from core.background import after_commit
@@ -83,8 +84,6 @@ def delivery_write(
     campaign: Campaign, target: IO[bytes], *, with_names: bool, language: str
 ) -> int:
     """Write the document to `target`; returns how many names it lists."""
-    from pypdf import PdfWriter
-
     with translation.override(language):
         context = delivery_context(campaign)
         context["with_names"] = with_names
@@ -136,8 +135,6 @@ def _names_part(
 
 
 def _page_count(part: IO[bytes]) -> int:
-    from pypdf import PdfReader
-
     part.seek(0)
     return len(PdfReader(part).pages)
 
@@ -162,6 +159,11 @@ def delivery_build(generated_file_id: int) -> None:
     # RUNNING too: a worker killed mid-file leaves it so, and the task comes
     # back (acks_late); the file is written whole or not at all, so start over.
     if job.status not in {JobStatus.QUEUED, JobStatus.RUNNING}:
+        return
+    if not job.owner_may_build():
+        GeneratedFile.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED, error="The person who asked may no longer see personal data."
+        )
         return
     language = job.options.get("language", "km")
     GeneratedFile.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.db import connection
 from django.db.models import CharField, F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
 
 from campaigns.models import Campaign
 from core import crypto
@@ -62,8 +66,6 @@ def count_export_csv(campaign: Campaign, by: str) -> bytes:
 
 
 def count_export_xlsx(campaign: Campaign, by: str) -> bytes:
-    from openpyxl import Workbook
-
     header, rows = count_rows(campaign, by)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=by)
@@ -166,8 +168,6 @@ _TYPED_COLUMNS = (3, 4, 5, 6, 8, 15, 16, 17)
 
 
 def _export_rows_orm(campaign: Campaign) -> Iterator[list[Any]]:
-    import json
-
     rows = export_queryset(campaign).order_by("pk").values_list(*EXPORT_FIELDS)
     for row in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
         values = list(row)
@@ -260,12 +260,15 @@ def export_start(*, campaign: Campaign, user: Any) -> GeneratedFile:
 
 def export_build(job_id: int) -> None:
     """Write the full export to a file in constant memory (a task)."""
-    from django.core.files import File
-
     job = GeneratedFile.objects.select_related("campaign").get(pk=job_id)
     # RUNNING too: a worker killed mid-file leaves it so, and the task comes
     # back (acks_late); the file is written whole or not at all, so start over.
     if job.status not in {JobStatus.QUEUED, JobStatus.RUNNING}:
+        return
+    if not job.owner_may_build():
+        GeneratedFile.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED, error="The person who asked may no longer see personal data."
+        )
         return
     GeneratedFile.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     try:
@@ -287,8 +290,6 @@ def export_build(job_id: int) -> None:
 
 
 def _temporary_file() -> Any:
-    import tempfile
-
     return tempfile.TemporaryFile()
 
 

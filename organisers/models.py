@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
+from core.roles import SystemAccess, can_see_personal_data
 
 
 def new_download_token() -> str:
@@ -105,6 +106,14 @@ class GeneratedFile(models.Model):
     @property
     def holds_personal_data(self) -> bool:
         return self.kind in {self.Kind.SIGNATURE_EXPORT, self.Kind.DELIVERY_NAMES}
+
+    def owner_may_build(self) -> bool:
+        """A file with personal data is built with the access of the person
+        who asked for it, checked again when the job runs: someone whose
+        permission or two-factor was removed meanwhile gets nothing."""
+        if not self.holds_personal_data:
+            return True
+        return can_see_personal_data(None, system=SystemAccess.STAFF_JOB, user=self.created_by)
 
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()

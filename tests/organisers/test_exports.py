@@ -228,7 +228,10 @@ def test_an_export_job_cut_short_by_a_lost_worker_runs_again_whole() -> None:
     campaign = make_campaign()
     make_signature(campaign)
     job = GeneratedFile.objects.create(
-        kind=GeneratedFile.Kind.SIGNATURE_EXPORT, campaign=campaign, status="running"
+        kind=GeneratedFile.Kind.SIGNATURE_EXPORT,
+        campaign=campaign,
+        status="running",
+        created_by=make_staff(roles.ORGANISER, two_factor=True),
     )
     exports.export_build(job.pk)
     job.refresh_from_db()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from core import roles
 from organisers import exports, invalidation
 from organisers.invalidation import Criteria
 from organisers.models import GeneratedFile, Invalidation, JobStatus
@@ -58,7 +59,7 @@ def test_a_worker_builds_a_large_export_for_download(
     for _number in range(5):
         make_signature(campaign)
     celery_worker_process(env={"MEDIA_ROOT": str(settings.MEDIA_ROOT)})  # one file store
-    job = exports.export_start(campaign=campaign, user=make_staff(None))
+    job = exports.export_start(campaign=campaign, user=make_staff(roles.ORGANISER, two_factor=True))
     _wait_until(lambda: GeneratedFile.objects.get(pk=job.pk).status == JobStatus.DONE)
     job.refresh_from_db()
     assert job.rows == 5

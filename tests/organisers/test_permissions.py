@@ -17,6 +17,8 @@ from django.urls import reverse
 from campaigns.models import Campaign, CampaignLead
 from core import roles
 from core.models import AuditEntry
+from organisers import exports
+from organisers.models import GeneratedFile, JobStatus
 from signatures.models import Signature
 from tests.factories import make_campaign, make_signature, make_staff, sign_in
 
@@ -355,8 +357,27 @@ def test_the_two_factor_step_of_allauth_marks_the_session() -> None:
 
 @pytest.mark.django_db
 def test_outside_a_web_request_personal_data_needs_a_named_system_access() -> None:
+    organiser = make_staff(roles.ORGANISER, two_factor=True)
     assert not roles.can_see_personal_data(None)
-    assert roles.can_see_personal_data(None, system=roles.SystemAccess.STAFF_JOB)
+    assert not roles.can_see_personal_data(None, user=organiser)
+    job = roles.SystemAccess.STAFF_JOB
+    assert roles.can_see_personal_data(None, system=job, user=organiser)
+    assert not roles.can_see_personal_data(None, system=job, user=make_staff(roles.ORGANISER))
+    assert not roles.can_see_personal_data(None, system=job, user=make_staff(roles.MODERATOR))
+
+
+@pytest.mark.django_db
+def test_an_export_job_is_refused_when_its_owner_lost_the_right_meanwhile() -> None:
+    campaign = make_campaign()
+    make_signature(campaign)
+    organiser = make_staff(roles.ORGANISER, two_factor=True)
+    job = GeneratedFile.objects.create(
+        kind=GeneratedFile.Kind.SIGNATURE_EXPORT, campaign=campaign, created_by=organiser
+    )
+    organiser.groups.clear()
+    exports.export_build(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.file.name) == (JobStatus.FAILED, "")
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 import secrets
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -47,8 +48,6 @@ class Command(BaseCommand):
         group = Group.objects.filter(name="Organiser").first()
         if group:
             user.groups.add(group)
-        from allauth.account.models import EmailAddress
-
         EmailAddress.objects.update_or_create(
             user=user, email=ORGANISER_EMAIL, defaults={"verified": True, "primary": True}
         )
