@@ -41,8 +41,11 @@ demo: migrate
 run: compilemessages demo
 	$(MANAGE) runserver 127.0.0.1:8000
 
+# Tests run in TEST_PROCESSES processes (pytest-xdist); tests that share one
+# server or cluster stay together (xdist_group, --dist loadgroup).
+TEST_PROCESSES ?= 3
 test: compilemessages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 # Everything CI checks besides the tests; any finding fails.
 check: install

@@ -377,6 +377,15 @@ class FaultStack:
             raise RuntimeError(f"python failed: {result.stdout}{result.stderr}")
         return result.stdout
 
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        """Read the stack's database directly: a poll costs a query, not a
+        Python process that sets Django up."""
+        import psycopg
+
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True, connect_timeout=5) as conn:
+            cursor = conn.execute(query, params)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
+
     def _log(self, name: str) -> Any:
         return open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
 

@@ -38,14 +38,17 @@ outbox_flush.delay()
 
 
 def outbox_row(stack: FaultStack, key: str) -> dict[str, str]:
-    output = stack.python(
-        "from outbox.models import Message\n"
-        f"m = Message.objects.get(key={key!r})\n"
-        "print(m.status, m.attempts, int((m.next_attempt_at - m.created_at).total_seconds()),"
-        " m.last_error.replace(' ', '_') or '-')\n"
+    [(status, attempts, delay, error)] = stack.sql(
+        "SELECT status, attempts, EXTRACT(EPOCH FROM next_attempt_at - created_at)::int,"
+        " last_error FROM outbox_message WHERE key = %s",
+        (key,),
     )
-    status, attempts, delay, error = output.split()
-    return {"status": status, "attempts": attempts, "delay": delay, "error": error}
+    return {
+        "status": status,
+        "attempts": str(attempts),
+        "delay": str(delay),
+        "error": error.replace(" ", "_") or "-",
+    }
 
 
 def settle() -> None:
