@@ -13,6 +13,7 @@ from django.test import Client
 
 from campaigns.models import Campaign
 from outbox.models import Message
+from outbox.services import message_queue
 from signatures.identity import email_hash
 from signatures.models import Signature
 from statements import services
@@ -76,10 +77,21 @@ def publish(statement: Statement, editor: Any) -> None:
 
 
 def settle(smtp_server: Any, count: int) -> list[EmailMessage]:
-    """Wait for `count` messages, then a little longer to see that no more come."""
+    """Wait for `count` messages, then for a sentinel mail queued after them.
+
+    The worker (one process, one queue, in order) sends the sentinel only
+    after every task queued before it, so a duplicate already on its way
+    would have arrived first: no fixed sleep, and no wait for a mail that
+    must not come."""
     smtp_server.wait_for(count)
-    time.sleep(2)
-    return list(smtp_server.received)
+    sentinel = f"sentinel-{time.monotonic_ns()}@example.org"
+    with transaction.atomic():
+        message_queue(key=f"test:{sentinel}", to=sentinel, subject="sentinel", text="the end")
+    deadline = time.monotonic() + 60
+    while sentinel not in recipients(smtp_server.received) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sentinel in recipients(smtp_server.received), "the sentinel mail never came"
+    return [message for message in smtp_server.received if "sentinel-" not in message["To"]]
 
 
 @pytest.mark.postgres
@@ -124,10 +136,11 @@ def test_a_retried_batch_sends_no_duplicates(
     publish(statement, editor)
     assert len(settle(smtp_server, 3)) == 3
     # The broker redelivers the whole job and one batch again (a worker died before acking).
-    statement_send.delay(statement.pk)
+    # Waiting for the job's result puts the batches it queues before the sentinel.
+    statement_send.delay(statement.pk).get(timeout=60)
     batch = [list(item) for item in services.recipients_of(statement=statement)]
-    statement_send_batch.delay(statement.pk, batch)
-    received = settle(smtp_server, 4)
+    statement_send_batch.delay(statement.pk, batch).get(timeout=60)
+    received = settle(smtp_server, 3)
     assert recipients(received) == ["Sok.Chan@example.org", "dara@example.org", "desk@news.example"]
     assert Message.objects.filter(key__startswith=f"statement:{statement.pk}:").count() == 3
 
