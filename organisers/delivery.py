@@ -27,7 +27,7 @@ from campaigns.models import Campaign
 from core.background import after_commit
 from core.pdf import pdf_fonts, pdf_write
 from organisers.figures import counts_by_country, counts_by_province
-from organisers.models import GeneratedFile, JobStatus
+from organisers.models import GeneratedFile
 from signatures.models import Signature
 
 NAMES_PER_CHUNK = 6_000
@@ -156,17 +156,9 @@ def delivery_start(
 
 def delivery_build(generated_file_id: int) -> None:
     job = GeneratedFile.objects.select_related("campaign").get(pk=generated_file_id)
-    # RUNNING too: a worker killed mid-file leaves it so, and the task comes
-    # back (acks_late); the file is written whole or not at all, so start over.
-    if job.status not in {JobStatus.QUEUED, JobStatus.RUNNING}:
-        return
-    if not job.owner_may_build():
-        GeneratedFile.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error="The person who asked may no longer see personal data."
-        )
+    if not job.claim():
         return
     language = job.options.get("language", "km")
-    GeneratedFile.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     try:
         with tempfile.TemporaryFile() as handle:
             listed = delivery_write(
@@ -184,7 +176,5 @@ def delivery_build(generated_file_id: int) -> None:
                 hours=DOWNLOAD_HOURS,
             )
     except Exception as error:
-        GeneratedFile.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error=str(error)[:500]
-        )
+        job.mark_failed(str(error))
         raise

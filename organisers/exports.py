@@ -25,7 +25,7 @@ from core import crypto
 from core.background import after_commit
 from core.spreadsheet import FORMULA_TRIGGERS, spreadsheet_safe
 from organisers.figures import counts_by_country, counts_by_day, counts_by_province
-from organisers.models import GeneratedFile, JobStatus
+from organisers.models import GeneratedFile
 from signatures.models import Signature
 
 Status = Signature.Status
@@ -261,16 +261,8 @@ def export_start(*, campaign: Campaign, user: Any) -> GeneratedFile:
 def export_build(job_id: int) -> None:
     """Write the full export to a file in constant memory (a task)."""
     job = GeneratedFile.objects.select_related("campaign").get(pk=job_id)
-    # RUNNING too: a worker killed mid-file leaves it so, and the task comes
-    # back (acks_late); the file is written whole or not at all, so start over.
-    if job.status not in {JobStatus.QUEUED, JobStatus.RUNNING}:
+    if not job.claim():
         return
-    if not job.owner_may_build():
-        GeneratedFile.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error="The person who asked may no longer see personal data."
-        )
-        return
-    GeneratedFile.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     try:
         with _temporary_file() as handle:
             for chunk in export_lines(job.campaign):
@@ -283,9 +275,7 @@ def export_build(job_id: int) -> None:
                 hours=EXPORT_DOWNLOAD_HOURS,
             )
     except Exception as error:
-        GeneratedFile.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error=str(error)[:500]
-        )
+        job.mark_failed(str(error))
         raise
 
 

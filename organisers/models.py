@@ -107,6 +107,24 @@ class GeneratedFile(models.Model):
     def holds_personal_data(self) -> bool:
         return self.kind in {self.Kind.SIGNATURE_EXPORT, self.Kind.DELIVERY_NAMES}
 
+    def claim(self) -> bool:
+        """Mark the job running if it may run now. False when it is finished
+        already, or when its owner may no longer build it (then it fails).
+
+        A RUNNING job may run: a worker killed mid-file leaves it so, and the
+        task comes back (acks_late); the file is written whole or not at all,
+        so it starts over."""
+        if self.status not in {JobStatus.QUEUED, JobStatus.RUNNING}:
+            return False
+        if not self.owner_may_build():
+            self.mark_failed("The person who asked may no longer see personal data.")
+            return False
+        GeneratedFile.objects.filter(pk=self.pk).update(status=JobStatus.RUNNING)
+        return True
+
+    def mark_failed(self, error: str) -> None:
+        GeneratedFile.objects.filter(pk=self.pk).update(status=JobStatus.FAILED, error=error[:500])
+
     def owner_may_build(self) -> bool:
         """A file with personal data is built with the access of the person
         who asked for it, checked again when the job runs: someone whose
