@@ -76,6 +76,16 @@ def publish(statement: Statement, editor: Any) -> None:
     services.statement_transition(statement=statement, action="publish", by=editor)
 
 
+def finished(result: Any, timeout: float = 60) -> None:
+    """Poll a task's state (never result.get(): Celery refuses it in a process
+    that ran tasks eagerly before)."""
+    deadline = time.monotonic() + timeout
+    while not result.ready():
+        assert time.monotonic() < deadline, "the task never finished"
+        time.sleep(0.05)
+    assert result.successful()
+
+
 def settle(smtp_server: Any, count: int) -> list[EmailMessage]:
     """Wait for `count` messages, then for a sentinel mail queued after them.
 
@@ -136,10 +146,10 @@ def test_a_retried_batch_sends_no_duplicates(
     publish(statement, editor)
     assert len(settle(smtp_server, 3)) == 3
     # The broker redelivers the whole job and one batch again (a worker died before acking).
-    # Waiting for the job's result puts the batches it queues before the sentinel.
-    statement_send.delay(statement.pk).get(timeout=60)
+    # Waiting until the job is done puts the batches it queues before the sentinel.
+    finished(statement_send.delay(statement.pk))
     batch = [list(item) for item in services.recipients_of(statement=statement)]
-    statement_send_batch.delay(statement.pk, batch).get(timeout=60)
+    finished(statement_send_batch.delay(statement.pk, batch))
     received = settle(smtp_server, 3)
     assert recipients(received) == ["Sok.Chan@example.org", "dara@example.org", "desk@news.example"]
     assert Message.objects.filter(key__startswith=f"statement:{statement.pk}:").count() == 3
