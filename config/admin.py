@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedAdmin
@@ -37,5 +37,4 @@ class SitthiAdminSite(admin.AdminSite):
             "failing_email_count": Message.objects.failing().count(),
             **(extra_context or {}),
         }
-        response: HttpResponse = super().index(request, context)
-        return response
+        return super().index(request, context)

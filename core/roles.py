@@ -132,14 +132,13 @@ def can_see_personal_data(
     hold the permission and two-factor when it runs (no session to check).
     """
     if request is None:
-        return system is SystemAccess.STAFF_JOB and bool(
-            user is not None
-            and user.is_active
-            and user.is_staff
-            and user.has_perm(PERSONAL_DATA_PERMISSION)
-            and has_two_factor(user)
-        )
+        return system is SystemAccess.STAFF_JOB and _holds_personal_data_access(user)
     user = getattr(request, "user", None)
+    return _holds_personal_data_access(user) and session_passed_two_factor(request.session, user)
+
+
+def _holds_personal_data_access(user: Any) -> bool:
+    """Active staff with the dedicated permission and two-factor enrolled."""
     return bool(
         user is not None
         and user.is_authenticated
@@ -147,7 +146,6 @@ def can_see_personal_data(
         and user.is_staff
         and user.has_perm(PERSONAL_DATA_PERMISSION)
         and has_two_factor(user)
-        and session_passed_two_factor(request.session, user)
     )
 
 

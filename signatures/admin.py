@@ -142,7 +142,13 @@ class SignatureAdmin(admin.ModelAdmin):
     # --- Personal data, masked unless allowed ---------------------------
 
     def _personal(self, request: HttpRequest | None) -> bool:
-        return request is not None and can_see_personal_data(request)
+        if request is None:
+            return False
+        # Asked by several admin hooks per page; the answer cannot change
+        # within one request, so the permission and two-factor look-ups run once.
+        if not hasattr(request, "_signatures_personal_data"):
+            request._signatures_personal_data = can_see_personal_data(request)  # type: ignore[attr-defined]
+        return bool(request._signatures_personal_data)  # type: ignore[attr-defined]
 
     # The admin is one object serving every request: which columns show
     # personal data is chosen per request by name, never stored on `self`.

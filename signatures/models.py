@@ -237,7 +237,7 @@ class Signature(models.Model):
             signature.withdrawn_at = now
             signature.erase_personal_data()
             # Mails to the signer carry the address (encrypted): erase them too.
-            messages_erase(key_prefix=signature.mail_key_prefix)
+            messages_erase(key_prefix=Signature.mail_key_prefix(signature.pk))
 
         return self._change(
             {
@@ -249,10 +249,17 @@ class Signature(models.Model):
             change,
         )
 
+    @staticmethod
+    def mail_key_prefix(signature_id: int) -> str:
+        """Every outbox key of mail to the signer of `signature_id` starts with this."""
+        return f"signature:{signature_id}:"
+
     @property
-    def mail_key_prefix(self) -> str:
-        """Every outbox key of mail to this signer starts with this."""
-        return f"signature:{self.pk}:"
+    def awaits_confirmation(self) -> bool:
+        """This row's answer to `Signature.objects.awaiting_confirmation()`."""
+        return (
+            self.status in {self.Status.PENDING, self.Status.SUSPECT} and self.confirmed_at is None
+        )
 
     def erase_personal_data(self) -> None:
         """Blank everything that identifies the signer (caller saves)."""

@@ -133,10 +133,7 @@ def signature_submit(
 
 
 def _signing_again(signature: Signature) -> None:
-    awaiting_confirmation = signature.status == Signature.Status.PENDING or (
-        signature.status == Signature.Status.SUSPECT and signature.confirmed_at is None
-    )
-    if awaiting_confirmation:
+    if signature.awaits_confirmation:
         confirmation_send(signature)
     elif signature.status in {Signature.Status.CONFIRMED, Signature.Status.SUSPECT}:
         already_signed_send(signature)
@@ -173,7 +170,7 @@ def _mail(signature: Signature, kind: str, context: dict[str, Any], counted: boo
         text = render_to_string(f"emails/signatures/{kind}.txt", full_context)
         html = render_to_string(f"emails/signatures/{kind}.html", full_context)
     message_queue(
-        key=f"{signature.mail_key_prefix}{kind}:{signature.confirmation_sends}",
+        key=f"{Signature.mail_key_prefix(signature.pk)}{kind}:{signature.confirmation_sends}",
         to=signature.email,
         subject=" ".join(subject.split()),
         text=text,
@@ -305,6 +302,6 @@ def unconfirmed_purge(*, older_than: timedelta | None = None) -> int:
                 Signature.objects.awaiting_confirmation().filter(pk=signature_id).delete()
             )
             if deleted:
-                messages_erase(key_prefix=Signature(pk=signature_id).mail_key_prefix)
+                messages_erase(key_prefix=Signature.mail_key_prefix(signature_id))
                 purged += 1
     return purged
