@@ -14,6 +14,7 @@ Without the binaries the tests skip with the reason; with CI=true they fail.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import pwd
 import re
@@ -29,6 +30,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message as EmailMessage
@@ -148,18 +150,31 @@ class ThrowawayPostgres:
             return cursor.fetchall() if cursor.description else []
 
 
-@pytest.fixture(scope="session")
-def fault_postgres() -> Iterator[ThrowawayPostgres]:
-    """One throwaway cluster for the session with a migrated template database."""
-    if not (PG_BIN / "initdb").exists():
-        missing(f"fault tests need PostgreSQL binaries in {PG_BIN}")
-    if os.geteuid() == 0 and not shutil.which("runuser"):
-        missing("fault tests run as root need `runuser` to start PostgreSQL as postgres")
+def made_once_per_run(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder built once per test run: the first test process to ask builds
+    it, the other pytest-xdist processes of the run wait for it and reuse it."""
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by the processes of this run only
+    folder = base / name
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (base / f"{name}.ready").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (base / f"{name}.ready").touch()
+    return folder
+
+
+def _migrated_cluster(golden: Path) -> None:
+    """initdb, and migrate the template database: the data folder every
+    cluster of the run starts from, built where `postgres` may write and
+    moved into `golden` (pytest's temporary folders are root's alone)."""
     root = Path(tempfile.mkdtemp(prefix="sitthi-fault-pg-"))
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam("postgres")
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-    root.chmod(0o755)
+    _give_to_postgres(root)
     cluster = ThrowawayPostgres(root=root, port=free_port())
     cluster.initdb()
     cluster.start()
@@ -179,23 +194,61 @@ def fault_postgres() -> Iterator[ThrowawayPostgres]:
         )
         if result.returncode != 0:
             raise RuntimeError(f"migrate failed: {result.stdout}{result.stderr}")
+        cluster.stop()
+        shutil.move(cluster.data, golden / "data")
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _give_to_postgres(folder: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    folder.chmod(0o755)
+
+
+@pytest.fixture(scope="session")
+def fault_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayPostgres]:
+    """One throwaway cluster per test process, with a migrated template database.
+
+    Tests stop and restart it, so test processes never share one; they share
+    only the migrated files it starts from."""
+    if not (PG_BIN / "initdb").exists():
+        missing(f"fault tests need PostgreSQL binaries in {PG_BIN}")
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        missing("fault tests run as root need `runuser` to start PostgreSQL as postgres")
+    golden = made_once_per_run(tmp_path_factory, "fault-pg-golden", _migrated_cluster) / "data"
+    root = Path(tempfile.mkdtemp(prefix="sitthi-fault-pg-"))
+    _give_to_postgres(root)
+    cluster = ThrowawayPostgres(root=root, port=free_port())
+    # cp -a keeps the owner (postgres) and the 0700 mode PostgreSQL insists on.
+    subprocess.run(["cp", "-a", str(golden), str(cluster.data)], check=True, timeout=120)
+    cluster.start()
+    try:
         yield cluster
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def fault_database(fault_postgres: ThrowawayPostgres) -> Iterator[str]:
+@contextmanager
+def cloned_database(cluster: ThrowawayPostgres) -> Iterator[str]:
     """A fresh database cloned from the migrated template: its URL."""
     name = f"sitthi_{os.getpid()}_{time.monotonic_ns()}"
-    if not fault_postgres.is_up():  # a failed test may have left it stopped
-        fault_postgres.start()
-    fault_postgres.sql(f'CREATE DATABASE "{name}" TEMPLATE sitthi_template')
-    yield fault_postgres.url(name)
-    if not fault_postgres.is_up():
-        fault_postgres.start()
-    fault_postgres.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if not cluster.is_up():  # a failed test may have left it stopped
+        cluster.start()
+    cluster.sql(f'CREATE DATABASE "{name}" TEMPLATE sitthi_template')
+    yield cluster.url(name)
+    if not cluster.is_up():
+        cluster.start()
+    cluster.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fault_database(fault_postgres: ThrowawayPostgres) -> Iterator[str]:
+    with cloned_database(fault_postgres) as url:
+        yield url
 
 
 # --- Redis ------------------------------------------------------------------
@@ -251,14 +304,22 @@ class ThrowawayRedis:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
 
-@pytest.fixture
-def fault_redis() -> Iterator[ThrowawayRedis]:
+@contextmanager
+def running_redis() -> Iterator[ThrowawayRedis]:
     if not Path(REDIS_SERVER).exists():
         missing("fault tests need `redis-server` (apt-get install redis-server)")
     server = ThrowawayRedis(port=free_port())
     server.start()
-    yield server
-    server.stop(kill=True)
+    try:
+        yield server
+    finally:
+        server.stop(kill=True)
+
+
+@pytest.fixture
+def fault_redis() -> Iterator[ThrowawayRedis]:
+    with running_redis() as server:
+        yield server
 
 
 # --- SMTP -------------------------------------------------------------------
@@ -320,25 +381,30 @@ class _FaultyHandler:
         return "250 Message accepted"
 
 
-@pytest.fixture
-def fault_smtp() -> Iterator[FaultySmtp]:
+@contextmanager
+def running_smtp() -> Iterator[FaultySmtp]:
     from aiosmtpd.controller import Controller
 
     sink = FaultySmtp(host="127.0.0.1", port=free_port())
     controller = Controller(_FaultyHandler(sink), hostname="127.0.0.1", port=sink.port)
     controller.start()
-    yield sink
-    sink.release()
-    controller.stop()
+    try:
+        yield sink
+    finally:
+        sink.release()
+        controller.stop()
+
+
+@pytest.fixture
+def fault_smtp() -> Iterator[FaultySmtp]:
+    with running_smtp() as sink:
+        yield sink
 
 
 # --- Sitthi itself: environment, gunicorn, workers, one-off Python -----------
 
 
-@pytest.fixture(scope="session")
-def collected_static() -> Iterator[Path]:
-    """collectstatic once: production settings serve hashed files through WhiteNoise."""
-    root = Path(tempfile.mkdtemp(prefix="sitthi-fault-static-"))
+def _collect_static(root: Path) -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
         cwd=BASE_DIR,
@@ -349,8 +415,55 @@ def collected_static() -> Iterator[Path]:
     )
     if result.returncode != 0:
         raise RuntimeError(f"collectstatic failed: {result.stdout}{result.stderr}")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """collectstatic once a run: production settings serve hashed files through WhiteNoise."""
+    return made_once_per_run(tmp_path_factory, "fault-static", _collect_static)
+
+
+# Reads snippets ("<bytes>\n<code>", UTF-8) from stdin, runs each, and answers
+# "<ok|error> <bytes>\n<what it printed, or the traceback>". Answers go to a
+# copy of the original stdout; whatever else writes to file descriptor 1 ends
+# up in the log with stderr, not in the answers.
+SNIPPET_RUNNER = """
+import contextlib, io, os, sys, traceback
+answers = os.fdopen(os.dup(1), "wb")
+os.dup2(2, 1)
+commands = sys.stdin.buffer
+import django
+django.setup()
+from django.core.cache import caches
+from django.db import connections
+
+while header := commands.readline():
+    code = commands.read(int(header)).decode()
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, "<snippet>", "exec"), {"__name__": "__snippet__"})
+        status = "ok"
+    except BaseException:
+        status = "error"
+        printed.write(traceback.format_exc())
+    finally:
+        connections.close_all()
+        for cache in caches.all(initialized_only=True):
+            cache.close()
+    output = printed.getvalue().encode()
+    answers.write(f"{status} {len(output)}\\n".encode() + output)
+    answers.flush()
+"""
+
+
+def _runner_answer(runner: subprocess.Popen) -> tuple[str, str] | None:
+    assert runner.stdout
+    header = runner.stdout.readline()
+    if not header:
+        return None
+    status, length = header.decode().split()
+    return status, runner.stdout.read(int(length)).decode()
 
 
 @dataclass
@@ -361,21 +474,54 @@ class FaultStack:
     logs: Path
     processes: list[subprocess.Popen] = field(default_factory=list)
     web_url: str = ""
+    _runner: subprocess.Popen | None = None
+    _runner_env: dict[str, str] = field(default_factory=dict)
 
     def python(self, code: str, timeout: float = 120) -> str:
-        """Run Python with Django set up against the throwaway services; its stdout."""
-        script = "import django\ndjango.setup()\n" + code
-        result = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=BASE_DIR,
-            env={**self.env, "DJANGO_SETTINGS_MODULE": "config.settings"},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"python failed: {result.stdout}{result.stderr}")
-        return result.stdout
+        """Run Python with Django set up against the throwaway services; its stdout.
+
+        One long-lived process runs every snippet (setting Django up costs
+        seconds); it starts again when the environment changed. Between
+        snippets it drops its database and cache connections, as a web
+        process does between requests; its broker connection lives on, as a
+        web process's does, and reconnects after a Redis restart."""
+        env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings"}
+        if self._runner is None or self._runner.poll() is not None or self._runner_env != env:
+            self._stop_runner()
+            self._runner = subprocess.Popen(
+                [sys.executable, "-c", SNIPPET_RUNNER],
+                cwd=BASE_DIR,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._log("python"),
+            )
+            self._runner_env = env
+        runner = self._runner
+        assert runner.stdin and runner.stdout
+        encoded = code.encode()
+        runner.stdin.write(f"{len(encoded)}\n".encode() + encoded)
+        runner.stdin.flush()
+        answer: list[tuple[str, str] | None] = []
+        reader = threading.Thread(target=lambda: answer.append(_runner_answer(runner)))
+        reader.start()
+        reader.join(timeout)
+        if reader.is_alive():
+            self._stop_runner()
+            raise RuntimeError(f"python timed out after {timeout}s: {code}")
+        if not answer or answer[0] is None:
+            self._stop_runner()
+            raise RuntimeError(f"python died: {self.log_text('python')[-3000:]}")
+        status, output = answer[0]
+        if status != "ok":
+            raise RuntimeError(f"python failed: {output}")
+        return output
+
+    def _stop_runner(self) -> None:
+        if self._runner is not None and self._runner.poll() is None:
+            self._runner.kill()
+            self._runner.wait(timeout=10)
+        self._runner = None
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         """Read the stack's database directly: a poll costs a query, not a
@@ -465,6 +611,7 @@ class FaultStack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop_all(self) -> None:
+        self._stop_runner()
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -499,6 +646,31 @@ def get(url: str, headers: dict[str, str] | None = None, timeout: float = 15) ->
         return 0, ""
 
 
+@contextmanager
+def stack_on(
+    database: str, redis: ThrowawayRedis, smtp: FaultySmtp, static: Path, folder: Path
+) -> Iterator[FaultStack]:
+    """Sitthi on throwaway PostgreSQL, Redis and SMTP; start web and workers from it."""
+    env = {
+        **_clean_environ(),
+        **PRODUCTION_ENV,
+        "DATABASE_URL": database,
+        "REDIS_URL": redis.url(0),
+        "EMAIL_URL": smtp.url,
+        "STATIC_ROOT": str(static),
+        "MEDIA_ROOT": str(folder / "media"),
+        "CELERY_QUEUE": f"fault-{os.getpid()}-{time.monotonic_ns()}",
+    }
+    stack = FaultStack(env=env, logs=folder)
+    try:
+        yield stack
+    finally:
+        stack.stop_all()
+    # Shown by pytest only when the test failed.
+    for log in sorted(folder.glob("*.log")):
+        print(f"--- {log.name} (last 6000 characters)\n{log.read_text(errors='replace')[-6000:]}")
+
+
 @pytest.fixture
 def fault_stack(
     fault_database: str,
@@ -507,23 +679,8 @@ def fault_stack(
     collected_static: Path,
     tmp_path: Path,
 ) -> Iterator[FaultStack]:
-    """Sitthi on throwaway PostgreSQL, Redis and SMTP; start web and workers from it."""
-    env = {
-        **_clean_environ(),
-        **PRODUCTION_ENV,
-        "DATABASE_URL": fault_database,
-        "REDIS_URL": fault_redis.url(0),
-        "EMAIL_URL": fault_smtp.url,
-        "STATIC_ROOT": str(collected_static),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "CELERY_QUEUE": f"fault-{os.getpid()}-{time.monotonic_ns()}",
-    }
-    stack = FaultStack(env=env, logs=tmp_path)
-    yield stack
-    stack.stop_all()
-    # Shown by pytest only when the test failed.
-    for log in sorted(tmp_path.glob("*.log")):
-        print(f"--- {log.name} (last 6000 characters)\n{log.read_text(errors='replace')[-6000:]}")
+    with stack_on(fault_database, fault_redis, fault_smtp, collected_static, tmp_path) as stack:
+        yield stack
 
 
 # --- Signing through the real pages -------------------------------------------

@@ -3,11 +3,21 @@
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.resilience.conftest import HTTPS, FaultStack
+from tests.resilience.conftest import (
+    HTTPS,
+    FaultStack,
+    ThrowawayPostgres,
+    cloned_database,
+    running_redis,
+    running_smtp,
+    stack_on,
+)
 
 PAGES = ["/en/", "/km/", "/en/campaigns/", "/km/statements/", "/en/about/", "/en/accounts/login/"]
 
@@ -37,10 +47,22 @@ def csp_directives(header: str) -> dict[str, list[str]]:
     return directives
 
 
-@pytest.fixture
-def site(fault_stack: FaultStack) -> FaultStack:
-    fault_stack.start_web(workers=1)
-    return fault_stack
+@pytest.fixture(scope="module")
+def site(
+    fault_postgres: ThrowawayPostgres,
+    collected_static: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[FaultStack]:
+    """One gunicorn for the module: these tests only read what it answers
+    (the one that signs in adds a user nobody else looks for)."""
+    with (
+        cloned_database(fault_postgres) as database,
+        running_redis() as redis,
+        running_smtp() as smtp,
+        stack_on(database, redis, smtp, collected_static, tmp_path_factory.mktemp("site")) as stack,
+    ):
+        stack.start_web(workers=1)
+        yield stack
 
 
 def test_every_page_sends_the_security_headers(site: FaultStack) -> None:

@@ -10,25 +10,31 @@ is not ours, a frame, object, embed, base or refresh.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.test import Client
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client, modify_settings, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
+from pytest_django.live_server_helper import LiveServer
 
 from campaigns.models import Campaign, Question
+from config.celery import app as celery_app
 from core.crypto import keyed_hash
 from outbox.models import Message
 from signatures import services as signature_services
+from signatures.links import confirmation_link
 from signatures.models import Signature
 from statements.models import Signatory, Statement
+from statements.services import statement_message_queue
 from tests.security.xss_payloads import PAYLOADS
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 DANGEROUS_DOM = """
 (own_origin) => {
@@ -103,10 +109,10 @@ class Watch:
         self.context.add_cookies([{"name": "sessionid", "value": session_key, "url": self.origin}])
 
 
-@pytest.fixture
-def hostile(transactional_db: None) -> list[dict[str, Any]]:
-    """One campaign, question, signer and statement per payload, with the
-    payload in every text field they have."""
+def _hostile_data() -> list[dict[str, Any]]:
+    """Per payload: an open campaign with a question, a confirmed and a
+    pending signer, a paused campaign and a statement, with the payload in
+    every text field they have."""
     made = []
     for number, payload in enumerate(PAYLOADS):
         texts = {
@@ -119,6 +125,15 @@ def hostile(transactional_db: None) -> list[dict[str, Any]]:
             status=Campaign.Status.OPEN,
             opens_at=timezone.now() - timedelta(days=1),
             paused_message_en=payload,
+            **texts,
+        )
+        paused = Campaign.objects.create(
+            slug=f"xss-paused-{number}",
+            status=Campaign.Status.OPEN,
+            opens_at=timezone.now() - timedelta(days=1),
+            signing_paused=True,
+            paused_message_en=payload,
+            paused_message_km=payload,
             **texts,
         )
         Question.objects.create(
@@ -146,6 +161,18 @@ def hostile(transactional_db: None) -> list[dict[str, Any]]:
             language="en",
             suspect_reason=payload,
         )
+        pending = Signature.objects.create(
+            campaign=campaign,
+            status=Signature.Status.PENDING,
+            full_name=payload,
+            name_key=f"xss pending {number}",
+            email=f"xss-pending{number}@example.org",
+            email_hash=keyed_hash(f"xss-pending{number}@example.org"),
+            country="FR",
+            city=payload[:100],
+            answers={"answer": payload},
+            language="en",
+        )
         statement = Statement.objects.create(
             slug=f"xss-statement-{number}",
             status=Statement.Status.PUBLISHED,
@@ -163,13 +190,70 @@ def hostile(transactional_db: None) -> list[dict[str, Any]]:
         with transaction.atomic():
             signature_services.confirmation_send(signature)
             signature_services.already_signed_send(signature)
-        made.append({"campaign": campaign, "signature": signature, "statement": statement})
+        made.append(
+            {
+                "campaign": campaign,
+                "paused": paused,
+                "signature": signature,
+                "pending": pending,
+                "statement": statement,
+            }
+        )
     return made
 
 
+@dataclass
+class HostileSite:
+    url: str
+    items: list[dict[str, Any]]
+    admin_session: str
+
+
+@pytest.fixture(scope="module")
+def hostile_site(django_db_setup: None, django_db_blocker: Any) -> Iterator[HostileSite]:
+    """The hostile data, built and committed once for the module (once per
+    test process), served by a server thread of our own.
+
+    pytest-django's live_server would make every test transactional, and
+    the flush after each test would throw the data away: it is flushed once,
+    when the module is done. Tests run in a transaction of their own that
+    the server never sees, so they find the data as it was built here."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+        modify_settings(ALLOWED_HOSTS={"append": "localhost"}),
+    ):
+        eager = celery_app.conf.task_always_eager
+        celery_app.conf.task_always_eager = True
+        try:
+            items = _hostile_data()
+        finally:
+            celery_app.conf.task_always_eager = eager
+        client = Client()
+        client.force_login(
+            get_user_model().objects.create_superuser("root", "root@sitthi.test", "x" * 12)
+        )
+        server = LiveServer("localhost")
+        try:
+            yield HostileSite(
+                url=server.url, items=items, admin_session=client.cookies["sessionid"].value
+            )
+        finally:
+            server.stop()
+            call_command("flush", interactive=False, verbosity=0)
+            # Opened here, this connection is not the one a test uses and
+            # closes: left open, it would keep the test database from being dropped.
+            connection.close()
+
+
 @pytest.fixture
-def watch(browser: Any, live_server: Any) -> Iterator[Watch]:
-    watcher = Watch(browser, live_server.url)
+def hostile(hostile_site: HostileSite) -> list[dict[str, Any]]:
+    return hostile_site.items
+
+
+@pytest.fixture
+def watch(browser: Any, hostile_site: HostileSite) -> Iterator[Watch]:
+    watcher = Watch(browser, hostile_site.url)
     yield watcher
     watcher.context.close()
 
@@ -206,28 +290,18 @@ def test_the_campaign_page_shows_a_script_tag_as_text(
 
 
 def test_paused_signing_messages_are_harmless(hostile: list[dict[str, Any]], watch: Watch) -> None:
-    Campaign.objects.update(signing_paused=True)
-    for item in hostile:
-        watch.visit(f"/en/campaigns/{item['campaign'].slug}/")
+    for number, item in enumerate(hostile):
+        watch.visit(f"/en/campaigns/{item['paused'].slug}/")
+        if number % 8 == 0:
+            watch.visit(f"/km/campaigns/{item['paused'].slug}/")
     assert watch.problems == []
 
 
 def test_confirmation_pages_are_harmless(hostile: list[dict[str, Any]], watch: Watch) -> None:
-    from signatures.links import confirmation_link
-
-    Signature.objects.update(status=Signature.Status.PENDING, confirmed_at=None)
     for item in hostile:
-        signature = Signature.objects.get(pk=item["signature"].pk)
-        link = confirmation_link(signature)
+        link = confirmation_link(item["pending"])
         watch.visit(link[link.index("/", len("https://")) :])
     assert watch.problems == []
-
-
-def _admin_watch(watch: Watch) -> None:
-    admin = get_user_model().objects.create_superuser("root", "root@sitthi.test", "x" * 12)
-    client = Client()
-    client.force_login(admin)
-    watch.sign_in(client.cookies["sessionid"].value)
 
 
 # One test per admin model: the crawl is the longest in the suite, and split
@@ -241,18 +315,18 @@ def _admin_watch(watch: Watch) -> None:
     ],
 )
 def test_admin_pages_are_harmless(
-    hostile: list[dict[str, Any]], watch: Watch, model: str, item_key: str
+    hostile_site: HostileSite, watch: Watch, model: str, item_key: str
 ) -> None:
-    _admin_watch(watch)
+    watch.sign_in(hostile_site.admin_session)
     with translation.override("en"):
         watch.visit(reverse(f"admin:{model}_changelist"))
-        for item in hostile:
+        for item in hostile_site.items:
             watch.visit(reverse(f"admin:{model}_change", args=[item[item_key].pk]))
     assert watch.problems == []
 
 
-def test_admin_outbox_pages_are_harmless(hostile: list[dict[str, Any]], watch: Watch) -> None:
-    _admin_watch(watch)
+def test_admin_outbox_pages_are_harmless(hostile_site: HostileSite, watch: Watch) -> None:
+    watch.sign_in(hostile_site.admin_session)
     with translation.override("en"):
         watch.visit(reverse("admin:outbox_message_changelist"))
         for message in Message.objects.all()[:20]:
@@ -261,8 +335,6 @@ def test_admin_outbox_pages_are_harmless(hostile: list[dict[str, Any]], watch: W
 
 
 def test_emails_are_harmless(hostile: list[dict[str, Any]], watch: Watch) -> None:
-    from statements.services import statement_message_queue
-
     with transaction.atomic():
         for number, item in enumerate(hostile):
             statement_message_queue(
