@@ -109,6 +109,21 @@ class Watch:
         self.context.add_cookies([{"name": "sessionid", "value": session_key, "url": self.origin}])
 
 
+def _signer(campaign: Campaign, email: str, payload: str, **fields: Any) -> Signature:
+    return Signature.objects.create(
+        campaign=campaign,
+        full_name=payload,
+        name_key=email,
+        email=email,
+        email_hash=keyed_hash(email),
+        country="FR",
+        city=payload[:100],
+        answers={"answer": payload},
+        language="en",
+        **fields,
+    )
+
+
 def _hostile_data() -> list[dict[str, Any]]:
     """Per payload: an open campaign with a question, a confirmed and a
     pending signer, a paused campaign and a statement, with the payload in
@@ -144,34 +159,19 @@ def _hostile_data() -> list[dict[str, Any]]:
             label_en=payload,
             choices=[{"value": "a", "label_km": payload, "label_en": payload}],
         )
-        signature = Signature.objects.create(
-            campaign=campaign,
+        signature = _signer(
+            campaign,
+            f"xss{number}@example.org",
+            payload,
             status=Signature.Status.CONFIRMED,
             confirmed_at=timezone.now(),
             show_publicly=True,
-            full_name=payload,
-            name_key=f"xss {number}",
-            email=f"xss{number}@example.org",
-            email_hash=keyed_hash(f"xss{number}@example.org"),
-            country="FR",
-            city=payload[:100],
-            answers={"answer": payload},
             referrer=payload,
             utm={"utm_source": payload[:100]},
-            language="en",
             suspect_reason=payload,
         )
-        pending = Signature.objects.create(
-            campaign=campaign,
-            status=Signature.Status.PENDING,
-            full_name=payload,
-            name_key=f"xss pending {number}",
-            email=f"xss-pending{number}@example.org",
-            email_hash=keyed_hash(f"xss-pending{number}@example.org"),
-            country="FR",
-            city=payload[:100],
-            answers={"answer": payload},
-            language="en",
+        pending = _signer(
+            campaign, f"xss-pending{number}@example.org", payload, status=Signature.Status.PENDING
         )
         statement = Statement.objects.create(
             slug=f"xss-statement-{number}",
