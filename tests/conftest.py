@@ -53,7 +53,7 @@ def _redis_up() -> bool:
 # Tests that start servers, workers or a browser take seconds each.
 SLOW_FIXTURES = {
     "fault_stack",
-    "site",
+    "production_site",
     "hostile_site",
     "celery_worker_process",
     "live_server",
@@ -61,13 +61,12 @@ SLOW_FIXTURES = {
 }
 
 
-@pytest.hookimpl(
-    trylast=True
-)  # after pytest-django's own ordering, which it keeps within each part
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first (in their order, then the rest in theirs): with
     pytest-xdist a slow test handed out last keeps one process busy while
-    the others sit idle."""
+    the others sit idle. Last of the hooks: pytest-django's own ordering is
+    kept within each part."""
     items.sort(key=lambda item: not SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 

@@ -174,30 +174,31 @@ def _migrated_cluster(golden: Path) -> None:
     cluster of the run starts from, built where `postgres` may write and
     moved into `golden` (pytest's temporary folders are root's alone)."""
     root = Path(tempfile.mkdtemp(prefix="sitthi-fault-pg-"))
-    _give_to_postgres(root)
-    cluster = ThrowawayPostgres(root=root, port=free_port())
-    cluster.initdb()
-    cluster.start()
     try:
-        cluster.sql("CREATE DATABASE sitthi_template")
-        result = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=BASE_DIR,
-            env={
-                **_clean_environ(),
-                **PRODUCTION_ENV,
-                "DATABASE_URL": cluster.url("sitthi_template"),
-            },
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"migrate failed: {result.stdout}{result.stderr}")
-        cluster.stop()
+        _give_to_postgres(root)
+        cluster = ThrowawayPostgres(root=root, port=free_port())
+        cluster.initdb()
+        cluster.start()
+        try:
+            cluster.sql("CREATE DATABASE sitthi_template")
+            result = subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput"],
+                cwd=BASE_DIR,
+                env={
+                    **_clean_environ(),
+                    **PRODUCTION_ENV,
+                    "DATABASE_URL": cluster.url("sitthi_template"),
+                },
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"migrate failed: {result.stdout}{result.stderr}")
+        finally:
+            cluster.stop()
         shutil.move(cluster.data, golden / "data")
     finally:
-        cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

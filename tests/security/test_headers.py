@@ -48,7 +48,7 @@ def csp_directives(header: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def site(
+def production_site(
     fault_postgres: ThrowawayPostgres,
     collected_static: Path,
     tmp_path_factory: pytest.TempPathFactory,
@@ -65,9 +65,9 @@ def site(
         yield stack
 
 
-def test_every_page_sends_the_security_headers(site: FaultStack) -> None:
+def test_every_page_sends_the_security_headers(production_site: FaultStack) -> None:
     for page in PAGES:
-        status, headers, _ = fetch(site.web_url + page, HTTPS)
+        status, headers, _ = fetch(production_site.web_url + page, HTTPS)
         assert status == 200, page
         csp = csp_directives(headers["Content-Security-Policy"])
         for directive in ("default-src", "script-src", "style-src"):
@@ -92,9 +92,9 @@ def test_every_page_sends_the_security_headers(site: FaultStack) -> None:
             assert feature in permissions
 
 
-def test_inline_scripts_carry_the_nonce_of_the_policy(site: FaultStack) -> None:
+def test_inline_scripts_carry_the_nonce_of_the_policy(production_site: FaultStack) -> None:
     for page in PAGES:
-        _, headers, body = fetch(site.web_url + page, HTTPS)
+        _, headers, body = fetch(production_site.web_url + page, HTTPS)
         nonces = re.findall(r"'nonce-([^']+)'", headers["Content-Security-Policy"])
         for script in re.findall(r"<script\b[^>]*>", body):
             if "src=" not in script:
@@ -102,19 +102,19 @@ def test_inline_scripts_carry_the_nonce_of_the_policy(site: FaultStack) -> None:
         assert not re.search(r"\son[a-z]+\s*=", body), f"inline event handler on {page}"
 
 
-def test_plain_http_is_redirected_to_https_but_healthz_answers(site: FaultStack) -> None:
-    status, headers, _ = fetch(site.web_url + "/en/")
+def test_plain_http_is_redirected_to_https_but_healthz_answers(production_site: FaultStack) -> None:
+    status, headers, _ = fetch(production_site.web_url + "/en/")
     assert status == 301
     assert headers["Location"].startswith("https://")
-    assert fetch(site.web_url + "/healthz")[0] == 200
+    assert fetch(production_site.web_url + "/healthz")[0] == 200
 
 
-def test_cookies_are_secure_httponly_and_samesite(site: FaultStack) -> None:
-    site.python(
+def test_cookies_are_secure_httponly_and_samesite(production_site: FaultStack) -> None:
+    production_site.python(
         "from django.contrib.auth import get_user_model\n"
         "get_user_model().objects.create_user('staff', 'staff@sitthi.test', 'correct horse 42')\n"
     )
-    _, headers, form = fetch(site.web_url + "/en/accounts/login/", HTTPS)
+    _, headers, form = fetch(production_site.web_url + "/en/accounts/login/", HTTPS)
     csrf_cookie = headers["Set-Cookie"]
     cookie_match = re.search(r"csrftoken=([^;]+)", csrf_cookie)
     token_match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
@@ -124,11 +124,11 @@ def test_cookies_are_secure_httponly_and_samesite(site: FaultStack) -> None:
     # Sent by hand: a cookie jar keeps Secure cookies off this plain-HTTP hop
     # (the TLS proxy in front of gunicorn is played by X-Forwarded-Proto).
     status, headers, body = fetch(
-        site.web_url + "/en/accounts/login/",
+        production_site.web_url + "/en/accounts/login/",
         {
             **HTTPS,
             "Cookie": f"csrftoken={cookie_value}",
-            "Referer": site.web_url.replace("http:", "https:") + "/en/accounts/login/",
+            "Referer": production_site.web_url.replace("http:", "https:") + "/en/accounts/login/",
             "Content-Type": "application/x-www-form-urlencoded",
         },
         data=data.encode(),
@@ -143,10 +143,13 @@ def test_cookies_are_secure_httponly_and_samesite(site: FaultStack) -> None:
         assert "samesite=lax" in attributes, cookie
 
 
-def test_a_post_without_csrf_token_is_refused(site: FaultStack) -> None:
+def test_a_post_without_csrf_token_is_refused(production_site: FaultStack) -> None:
     status, _, body = fetch(
-        site.web_url + "/en/accounts/login/",
-        {**HTTPS, "Referer": site.web_url.replace("http:", "https:") + "/en/accounts/login/"},
+        production_site.web_url + "/en/accounts/login/",
+        {
+            **HTTPS,
+            "Referer": production_site.web_url.replace("http:", "https:") + "/en/accounts/login/",
+        },
         data=b"login=staff%40sitthi.test&password=whatever",
     )
     assert status == 403
