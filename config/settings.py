@@ -235,6 +235,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_HTTPONLY = True
+# Readers get no cookie but this one, set by pages with a form: it lasts as
+# long as the browser session, not a year (the privacy notice says so).
+CSRF_COOKIE_AGE = None
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
 PERMISSIONS_POLICY = (
@@ -267,8 +271,11 @@ SIGNER_HASH_KEY = env.str("SIGNER_HASH_KEY", default="")
 if not DEBUG and (not SIGNER_DATA_KEYS or not SIGNER_HASH_KEY):
     raise ImproperlyConfigured("DEBUG is off: set SIGNER_DATA_KEYS and SIGNER_HASH_KEY.")
 # Providers that ignore dots and +tags in the local part (canonical e-mail key).
+# "alias=domain" names another domain of the same provider's mailboxes: the
+# alias is replaced by the domain before the dots rule, so Gmail addresses
+# typed with googlemail.com are one person with their gmail.com spelling.
 EMAIL_CANONICAL_DOMAINS = env.list(
-    "EMAIL_CANONICAL_DOMAINS", default=["gmail.com", "googlemail.com"]
+    "EMAIL_CANONICAL_DOMAINS", default=["gmail.com", "googlemail.com=gmail.com"]
 )
 SIGNATURE_CONFIRM_MAX_AGE_DAYS = env.int("SIGNATURE_CONFIRM_MAX_AGE_DAYS", default=7)
 SIGNATURE_MAX_CONFIRMATION_SENDS = 5

@@ -4,8 +4,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.template import loader
-from django.views.decorators.cache import never_cache
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_safe
 
 from config.celery import app as celery_app
 
@@ -63,3 +67,27 @@ def server_error(request: HttpRequest) -> HttpResponse:
         body = loader.render_to_string("503.html")
         return HttpResponse(body, status=503, headers={"Retry-After": "30"})
     return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without its CSRF cookie (cookies blocked, or the browser
+    session ended while the page stayed open): nothing was done. A page in
+    the reader's language and the site's layout, with a way back to the form
+    (it sets a fresh cookie) instead of Django's bare English 403."""
+    match = request.resolver_match
+    if match is not None and match.view_name == "signatures:sign":
+        way_back = reverse("signatures:campaign", kwargs={"slug": match.kwargs["slug"]})
+        to_petition = True
+    else:
+        way_back = reverse("campaigns:home")
+        to_petition = False
+    context = {"way_back": way_back, "to_petition": to_petition}
+    return render(request, "403_csrf.html", context, status=403)
+
+
+@require_safe
+@cache_control(public=True, max_age=24 * 3600)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and feed readers ask for /favicon.ico whatever the page says.
+    A temporary redirect: the static file's hashed name changes with it."""
+    return redirect(static("favicon.ico"))

@@ -60,6 +60,30 @@ class CountryPresentFilter(admin.SimpleListFilter):
         return queryset.filter(country=self.value()) if self.value() else queryset
 
 
+class SuspectReasonFilter(admin.SimpleListFilter):
+    """Why signatures are held, one choice per reason: with the campaign and
+    the day (date hierarchy) a moderator selects one event's batch, e.g.
+    everyone over the rate limit on one Wi-Fi, and approves it in one action."""
+
+    title = _("why suspect")
+    parameter_name = "suspect_reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        reasons = (
+            Signature.objects.filter(status=Signature.Status.SUSPECT)
+            .exclude(suspect_reason="")
+            .order_by("suspect_reason")
+            .values_list("suspect_reason", flat=True)
+            .distinct()
+        )
+        return [(reason, reason) for reason in reasons]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Signature]) -> QuerySet[Signature]:
+        if not self.value():
+            return queryset
+        return queryset.filter(status=Signature.Status.SUSPECT, suspect_reason=self.value())
+
+
 class InvalidateForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
@@ -76,10 +100,12 @@ class SignatureAdmin(admin.ModelAdmin):
         "masked_email",
         "created_at",
         "confirmed_at",
+        "suspect_reason",
     ]
     list_filter = [
         "campaign",
         "status",
+        SuspectReasonFilter,
         "source",
         CountryPresentFilter,
         ("created_at", admin.DateFieldListFilter),
@@ -269,12 +295,36 @@ class SignatureAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Approve suspect signatures"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:
-        changed = self._apply(request, queryset, "approve", "Approved")
+        """Release a batch held for review. Only suspect signatures change
+        (`approve()` refuses any other), and one whose e-mail was never
+        confirmed goes back to waiting for it: approving never counts an
+        unconfirmed online signature."""
+        selected = changed = counted = 0
+        for signature in queryset.select_related("campaign").order_by("pk"):
+            selected += 1
+            if signature.approve():  # refreshed from the locked row
+                changed += 1
+                counted += signature.is_counted
+                self.log_change(request, signature, "Approved")
         self.message_user(
             request,
-            gettext("%(count)s signatures approved.") % {"count": changed},
+            gettext(
+                "%(approved)s signatures approved: %(counted)s now count; %(waiting)s will "
+                "count once the signer confirms their e-mail address."
+            )
+            % {"approved": changed, "counted": counted, "waiting": changed - counted},
             messages.SUCCESS,
         )
+        if selected > changed:
+            self.message_user(
+                request,
+                gettext(
+                    "%(count)s selected signatures were not held for review and were left "
+                    "as they were."
+                )
+                % {"count": selected - changed},
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Send the confirmation e-mail again"), permissions=["change"])
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:

@@ -4,53 +4,30 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import phonenumbers
 from django import forms
-from django.conf import settings
 from django.core import signing
-from django.forms.utils import flatatt
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
-from phonenumber_field.formfields import PhoneNumberField
+from phonenumbers import ValidationResult
 
 from campaigns.models import Campaign, Question
 from campaigns.provinces import province_choices
 from core.bilingual import localized
 from core.spreadsheet import starts_like_formula
-from signatures import identity
+from signatures import identity, policy
+from signatures.countries import CountryField, CountrySelect, country_choices_with_blank
+from signatures.countries import country_name as country_name  # views import it from here
 from signatures.models import UTM_KEYS
 
 FORM_TOKEN_SALT = "signatures.form"  # nosec B105 # noqa: S105 - a salt, not a secret
 FORM_TOKEN_MAX_AGE = 7 * 24 * 3600
 YES, NO = "yes", "no"
-
-
-def country_name(code: str) -> str:
-    """In the page's language: Khmer names come from our catalogue (CLDR)."""
-    return str(countries.name(code) or code)
-
-
-def country_choices() -> list[tuple[str, str]]:
-    """Every country, named and sorted in the page's language."""
-    return list(_country_choices(get_language() or settings.LANGUAGE_CODE))
-
-
-@cache
-def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
-    # Translating and sorting ~250 names costs milliseconds: once per language
-    # and process, not once per request.
-    return tuple((country.code, str(country.name)) for country in countries)
-
-
-def country_choices_with_blank() -> list[tuple[str, str]]:
-    # Called by the field on each form, so plain gettext reads the page's language.
-    return [("", gettext("Choose a country")), *country_choices()]
+# Marks that end a sentence or a question in English and Khmer (។ ៕ ៖).
+SENTENCE_ENDS = (".", "?", "!", ":", "\u17d4", "\u17d5", "\u17d6")
 
 
 def form_token(*, referrer: str = "", utm: dict[str, str] | None = None) -> str:
@@ -102,42 +79,91 @@ def _question_field(question: Question) -> forms.ChoiceField:
     )
 
 
-@cache
-def _country_codes() -> frozenset[str]:
-    return frozenset(country.code for country in countries)
+class PhoneField(forms.CharField):
+    """A phone number in international form, cleaned to E.164 ("" if blank).
 
+    A number is accepted when it is *possible* for its country (the right
+    number of digits), not only when libphonenumber knows its range as
+    assigned: its ranges lag behind operators (a new UK mobile range was
+    refused), and a mistyped but possible number harms nobody, while refusing a
+    real one turns a signer away. "00", the
+    international prefix most of our signers dial, means "+". Each refusal
+    says which of these is wrong, in the signer's language.
+    """
 
-class CountryField(forms.ChoiceField):
-    """Checks a code against a set: ChoiceField walks all ~250 choices, named
-    in the page's language, for every signature."""
+    # Between digits people type spaces, dashes, dots, slashes, brackets and
+    # "(0)"; libphonenumber reads all of these. Letters it would read as a
+    # keypad ("+855 abc" as +855 222): we refuse those.
+    FORMATTING = frozenset(" \t-./()\u00a0\u2010\u2011\u2012\u2013\u2212")
+    PLUS = frozenset("+\uff0b")
+    PARSE_ERRORS = {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown_country_code",
+        phonenumbers.NumberParseException.NOT_A_NUMBER: "not_a_number",
+        phonenumbers.NumberParseException.TOO_LONG: "max_length",
+    }
 
-    def valid_value(self, value: Any) -> bool:
-        return str(value) in _country_codes()
+    default_error_messages = {
+        "not_a_number": _("Please enter a phone number in digits, like +855 12 345 678."),
+        "country_code": _(
+            "Please enter a phone number with its country code, like +855 12 345 678."
+        ),
+        "unknown_country_code": _(
+            "This phone number does not start with a country code we know. Please check it, "
+            "like +855 for Cambodia."
+        ),
+        "too_short": _("This phone number is too short for country code +%(code)s."),
+        "too_long": _("This phone number is too long for country code +%(code)s."),
+        "wrong_length": _(
+            "This phone number has the wrong number of digits for country code +%(code)s."
+        ),
+        "short": _("This phone number is too short."),
+        "max_length": _("This phone number is too long."),
+    }
 
+    def to_python(self, value: Any) -> str:
+        typed = super().to_python(value)
+        if not typed:
+            return ""
+        if self.max_length is not None and len(typed) > self.max_length:
+            raise forms.ValidationError(self.error_messages["max_length"], "max_length")
+        # Any script's digits (Khmer ០-៩ too) read as 0-9; formatting goes.
+        compact = ""
+        for char in typed:
+            if char in self.FORMATTING or char.isspace():
+                continue
+            if char in self.PLUS:
+                compact += "+"
+            elif unicodedata.decimal(char, None) is not None:
+                compact += str(unicodedata.decimal(char))
+            else:
+                raise forms.ValidationError(self.error_messages["not_a_number"], "not_a_number")
+        if compact.startswith("00"):
+            compact = "+" + compact[2:]
+        elif compact.startswith("+00"):  # both prefixes at once
+            compact = "+" + compact[3:]
+        if "+" in compact[1:]:
+            raise forms.ValidationError(self.error_messages["not_a_number"], "not_a_number")
+        if not compact.startswith("+"):
+            raise forms.ValidationError(self.error_messages["country_code"], "country_code")
+        try:
+            number = phonenumbers.parse(compact, None)
+        except phonenumbers.NumberParseException as error:
+            code = self.PARSE_ERRORS.get(error.error_type, "short")
+            raise forms.ValidationError(self.error_messages[code], code) from error
+        return self._possible(number)
 
-class CountrySelect(forms.Select):
-    """A <select> of ~250 countries built as one string: Django's template
-    rendering of each <option> took most of the campaign page's time."""
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        final_attrs = self.build_attrs(self.attrs, attrs)
-        selected = str(value) if value not in (None, "") else ""
-        options = [
-            format_html(
-                '<option value="{}"{}>{}</option>',
-                code,
-                mark_safe(" selected") if code == selected else "",  # nosec B308 B703 # noqa: S308 - a constant
-                label,
-            )
-            for code, label in self.choices
-        ]
-        return format_html(
-            '<select name="{}"{}>{}</select>',
-            name,
-            flatatt(final_attrs),
-            mark_safe("".join(options)),  # nosec B308 B703 # noqa: S308 - each option escaped above
+    def _possible(self, number: phonenumbers.PhoneNumber) -> str:
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        if reason == ValidationResult.IS_POSSIBLE:
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        code = {
+            ValidationResult.INVALID_COUNTRY_CODE: "unknown_country_code",
+            ValidationResult.TOO_SHORT: "too_short",
+            ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too_short",  # the area code is missing
+            ValidationResult.TOO_LONG: "too_long",
+        }.get(reason, "wrong_length")
+        raise forms.ValidationError(
+            self.error_messages[code], code, params={"code": number.country_code}
         )
 
 
@@ -170,13 +196,11 @@ class SignatureForm(forms.Form):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    phone = PhoneNumberField(
+    phone = PhoneField(
         label=_("Phone number (optional)"),
         required=False,
+        max_length=50,
         help_text=_("In international format, with the country code: +855 12 345 678."),
-        error_messages={
-            "invalid": _("Please enter a phone number with its country code, like +855 12 345 678.")
-        },
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
     city = forms.CharField(
@@ -247,17 +271,29 @@ class SignatureForm(forms.Form):
     def question_fields(self) -> list[forms.BoundField]:
         return [self[f"question_{question.key}"] for question in self.questions]
 
+    def error_summary(self) -> list[tuple[forms.BoundField, str]]:
+        """Each field's errors as the list above the form shows them: the
+        field's label, then the message, joined the way the page's language
+        joins them ("Full name: Please enter your name.", "ឈ្មោះពេញ៖ សូម...").
+        A label that is already a sentence ("I agree ... campaign.", a question
+        ending in "?") is followed by the message alone, never by "។:"."""
+        summary = []
+        for field in self.visible_fields():
+            label = str(field.label or "").strip()
+            for error in field.errors:
+                if not label:
+                    text = str(error)
+                elif label.endswith(SENTENCE_ENDS):
+                    text = f"{label} {error}"
+                else:
+                    # Translators: a field's label, then one of its errors, in the list of
+                    # errors above the signing form. Khmer: ៖ rather than an ASCII colon.
+                    text = gettext("%(label)s: %(error)s") % {"label": label, "error": error}
+                summary.append((field, text))
+        return summary
+
     def clean_full_name(self) -> str:
-        name = identity.name_clean(self.cleaned_data["full_name"])
-        if not name:
-            raise forms.ValidationError(_("Please enter your name."), code="required")
-        if starts_like_formula(name):
-            raise forms.ValidationError(_("A name cannot start with =, +, - or @."), code="formula")
-        if identity.name_looks_like_url(name):
-            raise forms.ValidationError(_("A name cannot contain a web address."), code="url")
-        if not identity.name_has_letter(name):
-            raise forms.ValidationError(_("Please enter your name in letters."), code="letters")
-        return name
+        return identity.name_checked(self.cleaned_data["full_name"])
 
     def clean_city(self) -> str:
         city = identity.name_clean(self.cleaned_data.get("city", ""))
@@ -282,11 +318,9 @@ class SignatureForm(forms.Form):
             self.suspect_reason = "form without a valid token"
         if isinstance(landing, dict):
             shown_at = landing.get("t")
-            if (
-                isinstance(shown_at, int)
-                and time.time() - shown_at < settings.SIGNATURE_MIN_FILL_SECONDS
-            ):
-                self.bot_reason = "filled too fast"
+            if isinstance(shown_at, int):
+                # Held for review, not dropped: phones autofill in under a second.
+                self.suspect_reason = policy.fill_time_suspect_reason(shown_at=shown_at)
             referrer = landing.get("r")
             self.referrer = referrer[:300] if isinstance(referrer, str) else ""
             utm = landing.get("u")
@@ -299,11 +333,10 @@ class SignatureForm(forms.Form):
     def signature_data(self) -> dict[str, Any]:
         """What the signature stores, from the cleaned form."""
         data = self.cleaned_data
-        phone = data.get("phone")
         return {
             "full_name": data["full_name"],
             "email": data["email"],
-            "phone": phone.as_e164 if phone else "",
+            "phone": data.get("phone", ""),
             "city": data.get("city", ""),
             "province": data.get("province", ""),
             "country": data["country"],

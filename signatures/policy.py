@@ -75,6 +75,23 @@ def rate_limits() -> RateLimits:
     )
 
 
+def fill_time_suspect_reason(*, shown_at: float, now: float | None = None) -> str:
+    """Why a form sent sooner after the page was shown than
+    SIGNATURE_MIN_FILL_SECONDS is held for review, or "" for a form sent later.
+
+    Held, never dropped: a phone fills in a name and an address in under a
+    second, so speed alone does not make a bot. The honeypot field is the bot
+    signal (signatures.forms); this only keeps fast forms out of the count
+    until a moderator has looked. One wording per setting, so a moderator can
+    filter a batch by it.
+    """
+    minimum = settings.SIGNATURE_MIN_FILL_SECONDS
+    elapsed = (time.time() if now is None else now) - shown_at
+    if elapsed >= minimum:
+        return ""
+    return f"form sent within {minimum} s of the page loading (autofill, or a bot)"
+
+
 def submission_verdict(*, campaign: Campaign, email_domain: str, ip_address: str | None) -> Verdict:
     """Blocked, suspect or allowed, from the e-mail domain and IP range rules.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 from dataclasses import dataclass
@@ -126,17 +127,19 @@ def signature_submit(
             )
             if existing is not None:
                 if not suspect_reason:  # never mail someone on behalf of a flooding IP
-                    _signing_again(existing)
+                    _signing_again(existing, language=language)
                 return existing
         # Withdrawn between our INSERT and this read (its hash is gone): try again.
     raise RuntimeError("signature_submit: the unique constraint kept refusing a new signature")
 
 
-def _signing_again(signature: Signature) -> None:
+def _signing_again(signature: Signature, *, language: str) -> None:
+    # The mail answers the page the person signed from this time, whatever
+    # language they signed in first.
     if signature.awaits_confirmation:
-        confirmation_send(signature)
+        confirmation_send(signature, language=language)
     elif signature.status in {Signature.Status.CONFIRMED, Signature.Status.SUSPECT}:
-        already_signed_send(signature)
+        already_signed_send(signature, language=language)
     # Invalidated: nothing to say; the page looks the same anyway.
 
 
@@ -147,22 +150,32 @@ def _sends_left(signature: Signature) -> bool:
     return signature.confirmation_sends < settings.SIGNATURE_MAX_CONFIRMATION_SENDS
 
 
-def _mail(signature: Signature, kind: str, context: dict[str, Any], counted: bool = False) -> None:
-    """Render `emails/signatures/<kind>.*` in the signer's language and queue it
-    in the current transaction, once per signature and send number.
+def _mail(
+    signature: Signature,
+    kind: str,
+    context: dict[str, Any],
+    counted: bool = False,
+    language: str = "",
+) -> None:
+    """Render `emails/signatures/<kind>.*` in the signer's language (or in
+    `language`, the page they are on now) and queue it in the current
+    transaction, once per signature and send number.
     `counted`: the caller already counted this send in `confirmation_sends`
-    (a signature created in this transaction: its first mail's key is new)."""
+    (a signature created in this transaction: its first mail's key is new).
+    The templates read `signature.status`: a signature held for review
+    (suspect) is never promised that it counts."""
     if not counted:
         Signature.objects.filter(pk=signature.pk).update(
             confirmation_sends=signature.confirmation_sends + 1
         )
         signature.confirmation_sends += 1
-    with translation.override(signature.language or settings.LANGUAGE_CODE):
+    shown = _in_language(signature, language)
+    with translation.override(shown.language or settings.LANGUAGE_CODE):
         full_context = {
-            "signature": signature,
+            "signature": shown,
             "campaign": signature.campaign,
             "campaign_url": settings.SITE_URL + signature.campaign.get_absolute_url(),
-            "withdrawal_link": links.withdrawal_link(signature),
+            "withdrawal_link": links.withdrawal_link(shown),
             "site_name": settings.SITE_NAME,
             **context,
         }
@@ -180,27 +193,39 @@ def _mail(signature: Signature, kind: str, context: dict[str, Any], counted: boo
     )
 
 
-def confirmation_send(signature: Signature) -> bool:
+def confirmation_send(signature: Signature, *, language: str = "") -> bool:
     """Queue the confirmation e-mail; at most SIGNATURE_MAX_CONFIRMATION_SENDS in all."""
     if not _sends_left(signature) or not signature.email:
         return False
-    _mail(signature, "confirm", _confirmation_context(signature))
+    _mail(signature, "confirm", _confirmation_context(signature, language), language=language)
     return True
 
 
-def _confirmation_context(signature: Signature) -> dict[str, Any]:
+def _in_language(signature: Signature, language: str) -> Signature:
+    """The signature as one mail shows it: text, links and <html lang> in
+    `language` (the page the person is on now). The stored choice, which later
+    news follows, stays the person's first one: only a copy changes."""
+    if not language or language == signature.language:
+        return signature
+    shown = copy.copy(signature)
+    shown.language = language
+    return shown
+
+
+def _confirmation_context(signature: Signature, language: str = "") -> dict[str, Any]:
     return {
-        "confirmation_link": links.confirmation_link(signature),
+        "confirmation_link": links.confirmation_link(_in_language(signature, language)),
         "max_age_days": settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS,
     }
 
 
-def already_signed_send(signature: Signature) -> bool:
-    """Tell a confirmed signer who signs again that it is already counted.
-    Shares the send limit, so nobody can flood an inbox through our form."""
+def already_signed_send(signature: Signature, *, language: str = "") -> bool:
+    """Tell a confirmed signer who signs again that it is already counted (or,
+    held for review, that it will be once checked). Shares the send limit, so
+    nobody can flood an inbox through our form."""
     if not _sends_left(signature) or not signature.email:
         return False
-    _mail(signature, "already_signed", {})
+    _mail(signature, "already_signed", {}, language=language)
     return True
 
 
@@ -208,7 +233,8 @@ def already_signed_send(signature: Signature) -> bool:
 
 
 class Confirmation(enum.Enum):
-    CONFIRMED = "confirmed"  # now, or earlier: the page is the same
+    CONFIRMED = "confirmed"  # counted, now or earlier: the page is the same
+    HELD = "held"  # e-mail confirmed, but held for review (suspect): not counted yet
     EXPIRED = "expired"
     INVALID = "invalid"
     CLOSED = "closed"
@@ -244,6 +270,9 @@ def signature_confirm(*, token: str) -> ConfirmationResult:
         return ConfirmationResult(Confirmation.CLOSED, campaign)
     if signature.confirm():
         _count_moved(campaign)
+    # confirm() refreshed the status from the locked row: say what it is now.
+    if signature.status == Signature.Status.SUSPECT:
+        return ConfirmationResult(Confirmation.HELD, campaign)
     return ConfirmationResult(Confirmation.CONFIRMED, campaign)
 
 

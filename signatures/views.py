@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from campaigns.models import Campaign
 from core.http import client_ip
@@ -112,9 +112,13 @@ def campaign_figures(request: HttpRequest, slug: str) -> JsonResponse:
 # --- Signing -----------------------------------------------------------------
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.public(), slug=slug)
+    if request.method != "POST":
+        # The form's address opened as a page (a reload, a language switch,
+        # a copied link): the form lives on the campaign page.
+        return redirect("signatures:campaign", slug=campaign.slug)
     if not campaign.is_open() or signing_pause_message(campaign):
         return campaign_page(request, campaign, status=409)
     form = SignatureForm(request.POST, campaign=campaign)
@@ -151,7 +155,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     result = services.signature_confirm(token=token)
     context = campaign_context(result.campaign) if result.campaign else {}
     context["outcome"] = result.outcome.value
-    status = 200 if result.outcome == services.Confirmation.CONFIRMED else 400
+    # Held for review is not an error: the e-mail is confirmed, the count waits.
+    worked = {services.Confirmation.CONFIRMED, services.Confirmation.HELD}
+    status = 200 if result.outcome in worked else 400
     return render(request, "signatures/confirmed.html", context, status=status)
 
 

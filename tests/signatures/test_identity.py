@@ -9,7 +9,7 @@ from signatures.identity import email_canonical, email_hash, name_clean, name_ke
     ("typed", "canonical"),
     [
         ("Dara.Sok@Gmail.com", "darasok@gmail.com"),
-        ("dara.sok+petition@googlemail.com", "darasok@googlemail.com"),
+        ("dara.sok+petition@googlemail.com", "darasok@gmail.com"),
         ("Dara.Sok+petition@example.org", "dara.sok+petition@example.org"),
         ("DARA@EXAMPLE.ORG", "dara@example.org"),
     ],
