@@ -12,8 +12,12 @@ workers = int(os.environ.get("WEB_WORKERS", "3"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 accesslog = "-"
-# No user agent: it identifies nobody useful and adds bytes to every line.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s"'
+# No client IP: the app erases signers' IPs from the database after
+# SIGNATURE_IP_RETENTION_DAYS, and a log line kept for months must not keep
+# them longer (docs/operations.md, "What is logged"). No user agent either:
+# it identifies nobody useful and adds bytes to every line. The status and
+# size come first after the request, where the redaction filter knows them.
+access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms "%(f)s"'
 
 logconfig_dict = {
     "version": 1,

@@ -1,3 +1,4 @@
+import codecs
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
@@ -19,7 +20,8 @@ class PermissionsPolicyMiddleware:
 
 
 class RejectInvalidUtf8Middleware:
-    """400 for a query string or form body that is not valid UTF-8.
+    """400 for a query string or form body that is not valid UTF-8, or a form
+    body that says it is in another charset.
 
     Django would decode such bytes as best it can (mojibake) and let them
     reach forms and the database; a browser never sends them, a fuzzer does.
@@ -33,11 +35,28 @@ class RejectInvalidUtf8Middleware:
         query = request.META.get("QUERY_STRING", "")
         if query and not _decodes(query.encode("latin-1", errors="replace")):
             raise BadRequest("query string is not UTF-8")
+        if request.content_type in FORM_TYPES:
+            charset = (request.content_params or {}).get("charset")
+            if charset is not None and not _is_utf8(charset):
+                # Django refuses (urlencoded) or misreads (multipart) such a body.
+                raise BadRequest("form body declares a charset other than UTF-8")
+            if charset is not None:
+                request.encoding = "utf-8"  # "UTF8", "utf_8": Django knows only "utf-8"
         form = request.content_type == "application/x-www-form-urlencoded"
         # request.body is bounded by DATA_UPLOAD_MAX_MEMORY_SIZE (400 beyond it).
         if form and request.method in {"POST", "PUT", "PATCH"} and not _decodes(request.body):
             raise BadRequest("form body is not UTF-8")
         return self.get_response(request)
+
+
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def _is_utf8(charset: str) -> bool:
+    try:
+        return codecs.lookup(charset).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _decodes(raw: bytes) -> bool:

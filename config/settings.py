@@ -12,6 +12,8 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core.middleware import static_file_headers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local-only state: SQLite file, mail folder, media
 
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ResourcePolicyMiddleware",  # before WhiteNoise: static files too
     "config.middleware.PermissionsPolicyMiddleware",
     "config.middleware.RejectInvalidUtf8Middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -177,6 +180,8 @@ TIME_ZONE = env.str("TIME_ZONE", default="Asia/Phnom_Penh")
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Cross-Origin-Resource-Policy on static files wherever WhiteNoise serves them.
+WHITENOISE_ADD_HEADERS_FUNCTION = static_file_headers
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
@@ -201,6 +206,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+# Failed sign-ins are limited per client address and, separately, per
+# account: an attacker is stopped on their address, and the account they
+# try waits; nobody else does (ALLAUTH_TRUSTED_PROXY_COUNT below).
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Sitthi"
@@ -284,7 +292,18 @@ SIGNATURE_UNCONFIRMED_PURGE_DAYS = env.int("SIGNATURE_UNCONFIRMED_PURGE_DAYS", d
 SIGNATURE_MIN_FILL_SECONDS = env.int("SIGNATURE_MIN_FILL_SECONDS", default=3)
 SIGNATURE_RATE_BURST = env.str("SIGNATURE_RATE_BURST", default="10/m")
 SIGNATURE_RATE_SUSTAINED = env.str("SIGNATURE_RATE_SUSTAINED", default="60/h")
+# IPv6 signers are limited per network of this many bits (a home or server
+# usually holds a whole /64), IPv4 signers per address. Staff sign-in too.
+SIGNATURE_RATE_IPV6_PREFIX = env.int("SIGNATURE_RATE_IPV6_PREFIX", default=64)
+if not 0 <= SIGNATURE_RATE_IPV6_PREFIX <= 128:
+    raise ImproperlyConfigured("SIGNATURE_RATE_IPV6_PREFIX must be between 0 and 128.")
+# Proxies in front of gunicorn that append to X-Forwarded-For (core.http).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# allauth reads the client address itself for its sign-in limits: tell it the
+# same, or behind a proxy every failed sign-in counts against the proxy's
+# address and five of them lock out all staff.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_RATE_LIMIT_IPV6_PREFIX = SIGNATURE_RATE_IPV6_PREFIX
 RATELIMIT_USE_CACHE = "default"
 # Redis down: let people sign (stored, counted) rather than hold everyone as suspect.
 RATELIMIT_FAIL_OPEN = True

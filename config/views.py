@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_safe
 
@@ -67,6 +68,29 @@ def server_error(request: HttpRequest) -> HttpResponse:
         body = loader.render_to_string("503.html")
         return HttpResponse(body, status=503, headers={"Retry-After": "30"})
     return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
+# Django's own 400 and 404 views are wrapped in requires_csrf_token, which
+# reads request.POST to check the token. When the body is what could not be
+# read (a form declared in latin-1 or UTF-16, a body over the size limit), that
+# raises the same error again inside the handler and turns a 400 into a 500.
+# These handlers render the site's pages and never touch the body.
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400: a body, query or header that could not be read; nothing was done."""
+    # Raised before LocaleMiddleware has run (by RejectInvalidUtf8Middleware):
+    # the page's language comes from its address, as LocaleMiddleware would.
+    language = translation.get_language_from_path(
+        request.path_info
+    ) or translation.get_language_from_request(request)
+    with translation.override(language):
+        return render(request, "400.html", status=400)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 (a form posted in a foreign charset to an address that does not exist too)."""
+    return render(request, "404.html", status=404)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

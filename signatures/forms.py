@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import re
+import secrets
 import time
 import unicodedata
 from typing import Any
@@ -33,22 +36,54 @@ SENTENCE_ENDS = (".", "?", "!", ":", "\u17d4", "\u17d5", "\u17d6")
 def form_token(*, referrer: str = "", utm: dict[str, str] | None = None) -> str:
     """A signed note of when the form was shown and how the person arrived
     (first landing), carried in the form so no session is needed."""
+    return _signed_landing(shown_at=int(time.time()), referrer=referrer, utm=utm or {})
+
+
+def _signed_landing(*, shown_at: int, referrer: str, utm: dict[str, str]) -> str:
+    # "n": a random nonce, so two pages shown in the same second from the
+    # same link get different tokens (each token may be used once).
     return signing.dumps(
-        {"t": int(time.time()), "r": referrer, "u": utm or {}}, salt=FORM_TOKEN_SALT
+        {"t": shown_at, "r": referrer, "u": utm, "n": secrets.token_urlsafe(9)},
+        salt=FORM_TOKEN_SALT,
     )
+
+
+# Browsers cut a Referer at 4 kB (Chrome, Firefox); anything longer was not sent by one.
+REFERRER_MAX_LENGTH = 4096
+# A domain name or an address; a bracketed IPv6 address is checked by urlsplit.
+REFERRER_HOST = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]*:[0-9a-f:.]*")
 
 
 def landing_from(referrer_header: str, query: Any) -> tuple[str, dict[str, str]]:
     """Referrer (origin and path only: a query string may carry personal data)
-    and the utm_* parameters of the landing request."""
+    and the utm_* parameters of the landing request.
+
+    The Referer header is whatever the client typed: one that is not a
+    well-formed http(s) address (a bad IPv6 host, an impossible port,
+    non-ASCII bytes, an oversized value) is simply not recorded.
+    """
     referrer = ""
-    referrer_header = _printable(referrer_header)
-    if referrer_header:
-        parts = urlsplit(referrer_header)
-        if parts.scheme in {"http", "https"} and parts.netloc:
-            referrer = f"{parts.scheme}://{parts.netloc}{parts.path}"[:300]
+    if referrer_header.isascii() and len(referrer_header) <= REFERRER_MAX_LENGTH:
+        referrer = _referrer_origin_and_path(_printable(referrer_header))
     utm = {key: _printable(str(query.get(key, "")))[:100] for key in UTM_KEYS if query.get(key)}
     return referrer, utm
+
+
+def _referrer_origin_and_path(header: str) -> str:
+    try:
+        parts = urlsplit(header)
+        port = parts.port  # ValueError for a port that cannot exist
+    except ValueError:  # urlsplit refuses "http://[x]/", "http://[::1", ...
+        return ""
+    host = parts.hostname or ""
+    if parts.scheme not in {"http", "https"} or not REFERRER_HOST.fullmatch(host):
+        return ""
+    # Rebuilt from its parts: a user:password@ is dropped, and a host that
+    # urlsplit only half understood ("[::1]]") does not come out the same.
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    if netloc != parts.netloc.rpartition("@")[2].lower():
+        return ""
+    return f"{parts.scheme}://{netloc}{parts.path}"[:300]
 
 
 def _printable(text: str) -> str:
@@ -309,15 +344,17 @@ class SignatureForm(forms.Form):
         if cleaned.get("website"):
             self.bot_reason = "honeypot"
         token = cleaned.get("form_token") or ""
+        genuine = True  # one of our tokens, fresh or expired
         try:
             landing = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
         except signing.SignatureExpired:
             landing = None  # a page left open for days: a person, not a bot
         except signing.BadSignature:
             landing = None
+            genuine = False
             self.suspect_reason = "form without a valid token"
+        shown_at = landing.get("t") if isinstance(landing, dict) else None
         if isinstance(landing, dict):
-            shown_at = landing.get("t")
             if isinstance(shown_at, int):
                 # Held for review, not dropped: phones autofill in under a second.
                 self.suspect_reason = policy.fill_time_suspect_reason(shown_at=shown_at)
@@ -328,6 +365,21 @@ class SignatureForm(forms.Form):
                 self.utm = {
                     str(key)[:20]: str(value)[:100] for key, value in utm.items() if key in UTM_KEYS
                 }
+        if self.errors:
+            # Shown again to be corrected: a fresh token (still counting from
+            # when the page was first shown), so the corrected form, or the
+            # first page sent again after pressing back, is no token reuse.
+            if genuine:
+                data: Any = copy.copy(self.data)  # a mutable copy of a QueryDict too
+                data[self.add_prefix("form_token")] = _signed_landing(
+                    shown_at=shown_at if isinstance(shown_at, int) else int(time.time()),
+                    referrer=self.referrer,
+                    utm=self.utm,
+                )
+                self.data = data
+        elif genuine and not self.bot_reason:
+            reuse = policy.form_token_reuse_suspect_reason(token=token, max_age=FORM_TOKEN_MAX_AGE)
+            self.suspect_reason = reuse or self.suspect_reason
         return cleaned
 
     def signature_data(self) -> dict[str, Any]:

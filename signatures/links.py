@@ -1,14 +1,25 @@
-"""Signed links in the signer's e-mails: confirm (expires) and withdraw.
+"""Links in the signer's e-mails: confirm (expires) and withdraw.
 
-A link carries the signature id and its `link_secret`; withdrawing replaces
-the secret, so every link already sent stops working once the data is erased.
-The salt differs per purpose: a confirm link cannot be used to withdraw.
+A link carries the signature id and its `link_secret`, encrypted (Fernet,
+with a key derived from SECRET_KEY and the link's purpose): nobody who
+decodes a link learns the id, so links tell nobody how many people have
+signed, or in what order. Withdrawing replaces the secret, so every link
+already sent stops working once the data is erased. The key differs per
+purpose: a confirm link cannot be used to withdraw.
+
+Links sent before the ids were hidden (Django-signed, "payload:time:mac")
+are still read: confirm links for their last days, withdraw links for good,
+since a signer may take a signature back at any time.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import time
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -28,8 +39,22 @@ class LinkInvalid(Exception):
     """Not one of our links, or its signature was withdrawn or erased."""
 
 
+def _cipher(salt: str) -> MultiFernet:
+    # The newest SECRET_KEY encrypts; its fallbacks still read links already sent.
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet(
+        [
+            Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"{salt}:{secret}".encode()).digest()))
+            for secret in secrets
+        ]
+    )
+
+
 def _token(signature: Signature, salt: str) -> str:
-    return signing.dumps({"s": signature.pk, "k": signature.link_secret}, salt=salt)
+    sealed = _cipher(salt).encrypt(f"{signature.pk}:{signature.link_secret}".encode())
+    # No "=" padding: the token is a path segment, and the log redaction
+    # (config.logging.TOKEN) recognises a token by its URL-safe characters.
+    return sealed.decode().rstrip("=")
 
 
 def _absolute(name: str, token: str, language: str) -> str:
@@ -49,19 +74,37 @@ def withdrawal_link(signature: Signature) -> str:
     )
 
 
-def _signature_from(token: str, salt: str, max_age: int | None) -> Signature:
+def _opened(token: str, salt: str, max_age: int | None) -> tuple[object, object]:
+    """The (id, secret) a link carries."""
+    if ":" in token:  # a link sent before the ids were hidden
+        try:
+            payload = signing.loads(token, salt=salt, max_age=max_age)
+        except signing.SignatureExpired as error:
+            raise LinkExpired from error
+        except signing.BadSignature as error:
+            raise LinkInvalid from error
+        if not isinstance(payload, dict):
+            raise LinkInvalid
+        return payload.get("s"), payload.get("k", "")
+    cipher = _cipher(salt)
+    sealed = (token + "=" * (-len(token) % 4)).encode("ascii", "replace")
     try:
-        payload = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.SignatureExpired as error:
-        raise LinkExpired from error
-    except signing.BadSignature as error:
+        plain = cipher.decrypt(sealed).decode()
+        made_at = cipher.extract_timestamp(sealed)
+    except (InvalidToken, UnicodeDecodeError, ValueError) as error:
         raise LinkInvalid from error
-    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+    if max_age is not None and time.time() - made_at > max_age:
+        raise LinkExpired
+    pk, _, secret = plain.partition(":")
+    return (int(pk) if pk.isdigit() else None), secret
+
+
+def _signature_from(token: str, salt: str, max_age: int | None) -> Signature:
+    pk, secret = _opened(token, salt, max_age)
+    if not isinstance(pk, int):
         raise LinkInvalid
-    signature = Signature.objects.select_related("campaign").filter(pk=payload["s"]).first()
-    if signature is None or not hmac.compare_digest(
-        signature.link_secret, str(payload.get("k", ""))
-    ):
+    signature = Signature.objects.select_related("campaign").filter(pk=pk).first()
+    if signature is None or not hmac.compare_digest(signature.link_secret, str(secret)):
         raise LinkInvalid
     return signature
 

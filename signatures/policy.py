@@ -6,11 +6,13 @@ The rules come from the campaign, from organisers' admin-editable settings
 rules) and, where those are empty, from settings.
 """
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
@@ -90,6 +92,31 @@ def fill_time_suspect_reason(*, shown_at: float, now: float | None = None) -> st
     if elapsed >= minimum:
         return ""
     return f"form sent within {minimum} s of the page loading (autofill, or a bot)"
+
+
+REPLAYED_FORM_REASON = "form sent with a token already used (a page replayed, or a bot)"
+
+
+def form_token_reuse_suspect_reason(*, token: str, max_age: int) -> str:
+    """Why a form whose token was already used once is held for review, or ""
+    the first time a token is used.
+
+    One page, one signature: a bot that loads the form once and replays its
+    token (20,000 times, in one test) would otherwise pass the fill-time rule
+    on every submission after the first. The first use wins atomically
+    (cache.add), whatever the number of web processes. Held, never dropped:
+    a double click sends the same token twice, and nothing tells the sender.
+    A form shown again after an error carries a fresh token
+    (signatures.forms), so correcting a mistake is not a reuse.
+    """
+    key = "signatures:form-token:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    if cache.add(key, 1, timeout=max_age):
+        return ""
+    # While Redis is down, add() fails and get() misses (config.cache): let
+    # people sign rather than hold everyone, as the rate limits do.
+    if cache.get(key) is None:
+        return ""
+    return REPLAYED_FORM_REASON
 
 
 def submission_verdict(*, campaign: Campaign, email_domain: str, ip_address: str | None) -> Verdict:

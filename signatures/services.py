@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django_ratelimit.core import is_ratelimited
 
 from campaigns.models import Campaign
-from core.http import client_ip
+from core.http import client_ip, client_network
 from outbox.services import message_queue, messages_erase
 from signatures import identity, links, policy, tallies
 from signatures.models import Signature
@@ -40,7 +40,9 @@ class Screening:
 
 
 def _ip_key(group: str, request: HttpRequest) -> str:
-    return client_ip(request) or "unknown"
+    """IPv4 clients are limited by address, IPv6 clients by their network."""
+    network = client_network(request, ipv6_prefix=settings.SIGNATURE_RATE_IPV6_PREFIX)
+    return network or "unknown"
 
 
 def submission_screen(

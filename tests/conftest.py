@@ -67,7 +67,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     pytest-xdist a slow test handed out last keeps one process busy while
     the others sit idle. Last of the hooks: pytest-django's own ordering is
     kept within each part."""
-    items.sort(key=lambda item: not SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
+    items.sort(
+        key=lambda item: (
+            not (
+                SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or item.get_closest_marker("slow")
+            )
+        )
+    )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -196,6 +196,7 @@ def _copy_signatures(campaign: Any, count: int) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_full_export_of_100000_rows_streams_with_bounded_memory(
     monkeypatch: pytest.MonkeyPatch,
