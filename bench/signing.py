@@ -330,6 +330,12 @@ class Client:
         self.form_token = token.group(1).decode() if token else ""
 
     def sign(self, person: dict[str, str]) -> int:
+        # Each person's own page load: a form token works once (a replayed
+        # one is held for review), so the token is minted here, as the page
+        # would have, with the server's SECRET_KEY (after _setup_django).
+        from signatures.forms import form_token
+
+        self.form_token = form_token()
         body = urlencode(
             {
                 "csrfmiddlewaretoken": self.csrf,
