@@ -65,6 +65,17 @@ def sign(
     return client.post(f"/{lang}/campaigns/{campaign.slug}/sign/", data, **headers)
 
 
+def link_in_sent_mail(message: Any, kind: str) -> str:
+    """The full confirm or withdraw link of a mail an SMTP server received."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            text = part.get_payload(decode=True).decode()
+            found = re.search(rf"http://\S+?/sign/{kind}/\S+?/", text)
+            assert found, text
+            return found.group(0)
+    raise AssertionError("no text part")
+
+
 def links_in(message: Any) -> dict[str, str]:
     """The confirm and withdraw links of a sent e-mail, as site paths."""
     found = {}

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from signatures.models import Signature
 from tests.conftest import axe_violations
 from tests.factories import make_campaign
+from tests.signatures.conftest import link_in_sent_mail
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,16 +39,6 @@ def campaign(settings: Any, live_server: Any) -> Any:
     return make_campaign()
 
 
-def _confirm_link(message: Any) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            text = part.get_payload(decode=True).decode()
-            found = re.search(r"http://\S+?/sign/confirm/\S+?/", text)
-            assert found, text
-            return found.group(0)
-    raise AssertionError("no text part")
-
-
 @pytest.mark.parametrize("lang", ["km", "en"])
 def test_an_autofilled_form_is_held_and_its_confirm_page_says_so_on_a_phone(
     live_server: Any, campaign: Any, phone_page: Any, smtp_server: Any, settings: Any, lang: str
@@ -68,7 +59,7 @@ def test_an_autofilled_form_is_held_and_its_confirm_page_says_so_on_a_phone(
     held = Signature.objects.get()
     assert held.status == Signature.Status.SUSPECT
 
-    page.goto(_confirm_link(message))
+    page.goto(link_in_sent_mail(message, "confirm"))
     assert page.locator("html").get_attribute("lang") == lang
     expect(page.get_by_role("heading", level=1)).to_have_text(words["heading"])
     main = page.locator("main").inner_text()

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from signatures.models import Signature
 from tests.conftest import axe_violations
 from tests.factories import make_campaign
+from tests.signatures.conftest import link_in_sent_mail
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,16 +24,6 @@ JOURNEYS = {
 def campaign(settings: Any, live_server: Any) -> Any:
     settings.SITE_URL = live_server.url  # links in e-mails point at the test server
     return make_campaign()
-
-
-def _link(message: Any, kind: str) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            text = part.get_payload(decode=True).decode()
-            found = re.search(rf"http://\S+?/sign/{kind}/\S+?/", text)
-            assert found, text
-            return found.group(0)
-    raise AssertionError("no text part")
 
 
 def _fill(page: Any, name: str, email: str) -> None:
@@ -59,12 +50,12 @@ def test_sign_confirm_and_withdraw_on_a_phone(
 
     [message] = smtp_server.wait_for(1)
     assert message["To"] == f"journey-{lang}@example.org"
-    page.goto(_link(message, "confirm"))
+    page.goto(link_in_sent_mail(message, "confirm"))
     assert Signature.objects.get().status == Signature.Status.CONFIRMED
     # The live count catches up within a few seconds (figures are cached 3 s).
     expect(page.locator("[data-count]").first).to_have_text(words["one"], timeout=20000)
 
-    page.goto(_link(message, "withdraw"))
+    page.goto(link_in_sent_mail(message, "withdraw"))
     page.locator("main form button[type=submit]").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert Signature.objects.get().status == Signature.Status.WITHDRAWN
