@@ -7,8 +7,11 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 
 
-class PermissionsPolicyMiddleware:
-    """Turn off browser features no Sitthi page needs (camera, location...)."""
+class BrowserPoliciesMiddleware:
+    """The policy headers Django has no setting for, on every response: no
+    browser feature a Sitthi page does not need (camera, location...), and
+    no other site may load our pages, images, fonts or scripts. Before
+    WhiteNoise in MIDDLEWARE, so static files carry them too."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -16,7 +19,15 @@ class PermissionsPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        response.setdefault("Cross-Origin-Resource-Policy", settings.CROSS_ORIGIN_RESOURCE_POLICY)
         return response
+
+
+def static_file_headers(headers: dict[str, str], path: str, url: str) -> None:
+    """WHITENOISE_ADD_HEADERS_FUNCTION: the resource policy on a static file
+    wherever WhiteNoise serves it (also as a WSGI wrapper, without Django's
+    middleware)."""
+    headers["Cross-Origin-Resource-Policy"] = settings.CROSS_ORIGIN_RESOURCE_POLICY
 
 
 class RejectInvalidUtf8Middleware:
