@@ -245,11 +245,13 @@ class SignatureAdmin(admin.ModelAdmin):
         change: str,
         message: str,
         **arguments: Any,
-    ) -> int:
-        changed = 0
+    ) -> list[Signature]:
+        """Apply one state change to each selected signature; the ones it
+        changed (each refreshed from its locked row), each logged."""
+        changed = []
         for signature in queryset.select_related("campaign").order_by("pk"):
             if getattr(signature, change)(**arguments):
-                changed += 1
+                changed.append(signature)
                 self.log_change(
                     request,
                     signature,
@@ -266,7 +268,7 @@ class SignatureAdmin(admin.ModelAdmin):
             )
             self.message_user(
                 request,
-                gettext("%(count)s signatures invalidated.") % {"count": changed},
+                gettext("%(count)s signatures invalidated.") % {"count": len(changed)},
                 messages.SUCCESS,
             )
             return None
@@ -289,7 +291,7 @@ class SignatureAdmin(admin.ModelAdmin):
         changed = self._apply(request, queryset, "restore", "Restored")
         self.message_user(
             request,
-            gettext("%(count)s signatures restored.") % {"count": changed},
+            gettext("%(count)s signatures restored.") % {"count": len(changed)},
             messages.SUCCESS,
         )
 
@@ -299,13 +301,10 @@ class SignatureAdmin(admin.ModelAdmin):
         (`approve()` refuses any other), and one whose e-mail was never
         confirmed goes back to waiting for it: approving never counts an
         unconfirmed online signature."""
-        selected = changed = counted = 0
-        for signature in queryset.select_related("campaign").order_by("pk"):
-            selected += 1
-            if signature.approve():  # refreshed from the locked row
-                changed += 1
-                counted += signature.is_counted
-                self.log_change(request, signature, "Approved")
+        selected = queryset.count()
+        approved = self._apply(request, queryset, "approve", "Approved")
+        changed = len(approved)
+        counted = sum(signature.is_counted for signature in approved)
         self.message_user(
             request,
             gettext(
