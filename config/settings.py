@@ -140,6 +140,10 @@ CELERY_TIMEZONE = "UTC"
 # Every periodic task, in one place (run by `celery beat`).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "outbox-flush": {"task": "outbox.tasks.outbox_flush", "schedule": 30.0},
+    "submissions-process-due": {
+        "task": "signatures.tasks.submissions_process_due",
+        "schedule": 30.0,
+    },
     "tallies-fold": {"task": "signatures.tasks.tallies_fold", "schedule": 5.0},
     "tallies-reconcile": {"task": "signatures.tasks.tallies_reconcile", "schedule": 3600.0},
     "ip-addresses-erase": {"task": "signatures.tasks.ip_addresses_erase", "schedule": 6 * 3600.0},

@@ -122,7 +122,10 @@ class Signature(models.Model):
     link_secret = models.CharField(max_length=32, default=new_link_secret, editable=False)
     confirmation_sends = models.PositiveSmallIntegerField(default=0, editable=False)
 
-    created_at = models.DateTimeField(_("signed at"), auto_now_add=True, db_index=True)
+    # When the form was received (the worker stores it a moment later).
+    created_at = models.DateTimeField(
+        _("signed at"), default=timezone.now, editable=False, db_index=True
+    )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     invalidated_at = models.DateTimeField(_("invalidated at"), null=True, blank=True)
@@ -323,6 +326,32 @@ class Signature(models.Model):
         if self.confirmed_at is not None or self.source == self.Source.PAPER:
             return self.Status.CONFIRMED
         return self.Status.PENDING
+
+
+class Submission(models.Model):
+    """A signing form as it arrived, before anything about its address is
+    looked up.
+
+    The signing request only stores this and queues one task: the same work
+    whatever the address's history, so the answer's timing tells nobody
+    whether an address has signed before. The worker then does what depends
+    on that history (a new signature, the confirmation again, "already
+    signed", or nothing) and deletes the submission in the same transaction:
+    it is processed exactly once, and kept no longer than that.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # The form's cleaned data, language, IP and screening verdict as JSON,
+    # encrypted: it holds an e-mail address and maybe a phone number.
+    payload = EncryptedTextField()
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("submission waiting to be processed")
+        verbose_name_plural = _("submissions waiting to be processed")
+
+    def __str__(self) -> str:
+        return f"submission {self.pk}"
 
 
 class CountryTally(models.Model):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import enum
+import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -17,15 +19,21 @@ from django.utils import timezone, translation
 from django_ratelimit.core import is_ratelimited
 
 from campaigns.models import Campaign
+from core.background import after_commit
 from core.http import client_ip, client_network
 from outbox.services import message_queue, messages_erase
 from signatures import identity, links, policy, tallies
-from signatures.models import Signature
+from signatures.models import Signature, Submission
 
 logger = logging.getLogger(__name__)
 
 # A pending signature may still be confirmed this long after its campaign closed.
 CONFIRMATION_GRACE = timedelta(hours=24)
+
+PROCESS_TASK = "signatures.tasks.submission_process"
+# A submission received a moment ago is still on its way to a worker: the
+# periodic sweep leaves it alone this long before assuming its task was lost.
+SUBMISSION_GRACE = timedelta(seconds=60)
 
 
 # --- Screening a submission ---------------------------------------------
@@ -68,7 +76,81 @@ def submission_screen(
     return Screening(suspect_reason=verdict.suspect_reason or suspect_reason)
 
 
-# --- Submitting -----------------------------------------------------------
+# --- Receiving a submission (in the request) ------------------------------
+
+
+def submission_receive(
+    *,
+    campaign: Campaign,
+    data: dict[str, Any],
+    ip_address: str | None,
+    language: str,
+    suspect_reason: str = "",
+) -> Submission:
+    """Keep a valid signing form for a worker, and queue it.
+
+    Nothing here depends on whether the address has signed before: one
+    INSERT and one queued task, every time, so neither the answer nor its
+    timing tells anyone. Everything that depends on the address's history
+    happens in `submission_process`. With the broker down the row is kept,
+    and the periodic sweep (`submissions_process_due`) takes it later.
+    """
+    payload = {
+        "data": data,
+        "ip_address": ip_address,
+        "language": language,
+        "suspect_reason": suspect_reason,
+    }
+    with transaction.atomic():
+        submission = Submission.objects.create(
+            campaign=campaign, payload=json.dumps(payload, cls=DjangoJSONEncoder)
+        )
+        after_commit(PROCESS_TASK, submission.pk)
+    return submission
+
+
+# --- Processing a submission (in the worker) ------------------------------
+
+
+def submission_process(*, submission_id: int) -> Signature | None:
+    """Turn a received submission into a signature (or a mail to a signer who
+    signs again), and delete it in the same transaction: done exactly once,
+    even when two workers get the same task. Returns the signature, or None
+    when there was nothing (left) to do."""
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("campaign")
+            .filter(pk=submission_id)
+            .first()
+        )
+        if submission is None:
+            return None  # processed already, or being processed by another worker
+        received = json.loads(submission.payload)
+        signature = signature_submit(
+            campaign=submission.campaign,
+            data=received["data"],
+            ip_address=received["ip_address"],
+            language=received["language"],
+            suspect_reason=received["suspect_reason"],
+            signed_at=submission.received_at,
+        )
+        submission.delete()
+    return signature
+
+
+def submissions_process_due(*, grace: timedelta = SUBMISSION_GRACE, limit: int = 500) -> int:
+    """Process the submissions whose task was lost (the broker was down, a
+    worker was killed). Returns how many were processed."""
+    due = (
+        Submission.objects.filter(received_at__lt=timezone.now() - grace)
+        .order_by("received_at")
+        .values_list("pk", flat=True)
+    )
+    return sum(
+        submission_process(submission_id=submission_id) is not None
+        for submission_id in list(due[:limit])
+    )
 
 
 def signature_submit(
@@ -78,8 +160,10 @@ def signature_submit(
     ip_address: str | None,
     language: str,
     suspect_reason: str = "",
+    signed_at: datetime | None = None,
 ) -> Signature:
     """Store a signature as pending (or suspect) and queue its confirmation.
+    Called by the worker (`submission_process`), never in the request.
 
     Signing again with the same e-mail is not an error: the database's unique
     constraint decides under concurrency, and the person gets the
@@ -116,6 +200,7 @@ def signature_submit(
                     referrer=data.get("referrer", ""),
                     utm=data.get("utm", {}),
                     confirmation_sends=1,  # the mail queued just below
+                    created_at=signed_at or timezone.now(),
                 )
                 _mail(signature, "confirm", _confirmation_context(signature), counted=True)
                 return signature

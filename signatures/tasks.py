@@ -1,8 +1,33 @@
 """Thin Celery tasks: each calls a service; running one twice does no harm."""
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
 
+from outbox.tasks import database_retry_countdown
 from signatures import services, tallies
+
+# As for mail: a database that refuses connections is usually back within a
+# minute. After the last retry the periodic sweep takes the submission.
+DATABASE_RETRIES = 6
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=DATABASE_RETRIES)
+def submission_process(self: Task, submission_id: int) -> bool:
+    """Turn a received signing form into a signature or a mail (exactly once)."""
+    try:
+        return services.submission_process(submission_id=submission_id) is not None
+    except (OperationalError, InterfaceError) as error:
+        if self.request.is_eager or self.request.retries >= DATABASE_RETRIES:
+            raise
+        raise self.retry(
+            exc=error, countdown=database_retry_countdown(self.request.retries)
+        ) from error
+
+
+@shared_task
+def submissions_process_due() -> int:
+    """Process submissions whose task was lost (a broker outage, a killed worker)."""
+    return services.submissions_process_due()
 
 
 @shared_task

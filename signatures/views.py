@@ -132,7 +132,7 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
             suspect_reason=form.suspect_reason,
         )
         if screening.store:
-            services.signature_submit(
+            services.submission_receive(
                 campaign=campaign,
                 data=form.signature_data(),
                 ip_address=client_ip(request),

@@ -14,8 +14,8 @@ import pytest
 from django.test import Client
 
 from signatures.forms import form_token
-from signatures.models import Signature
-from tests.factories import make_campaign
+from signatures.models import Signature, Submission
+from tests.factories import make_campaign, submissions_process
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -196,7 +196,7 @@ def test_ten_thousand_hostile_requests_make_no_server_error_and_store_nothing_in
             path = sign_path.format(lang=lang)
             if method == "GET":
                 path = f"/{lang}/campaigns/{campaign.slug}/"
-            before = Signature.objects.count() if kind == "valid submission" else 0
+            before = Submission.objects.count() if kind == "valid submission" else 0
             response = client.generic(
                 method,
                 path,
@@ -212,7 +212,7 @@ def test_ten_thousand_hostile_requests_make_no_server_error_and_store_nothing_in
                 assert 400 <= response.status_code < 500, (kind, response.status_code)
             if kind == "valid submission":
                 valid_submissions += 1
-                assert Signature.objects.count() == before + 1
+                assert Submission.objects.count() == before + 1
     finally:
         logging.disable(logging.NOTSET)
         security_logger.setLevel(security_level)
@@ -220,6 +220,8 @@ def test_ten_thousand_hostile_requests_make_no_server_error_and_store_nothing_in
     assert sum(statuses.values()) == REQUESTS
     # Every kind was sent, valid submissions included: the loop was not empty.
     assert {kind for kind, _status in statuses} == set(names)
+    assert Submission.objects.count() == valid_submissions  # and nothing else was kept
+    assert submissions_process() == valid_submissions
     assert Signature.objects.count() == valid_submissions
     assert errors.records == []  # a 4xx logs at most a warning
 

@@ -20,9 +20,9 @@ from django.utils.datastructures import MultiValueDict
 from campaigns.models import Campaign
 from outbox.models import Message
 from signatures.forms import FORM_TOKEN_SALT
-from signatures.models import Signature
+from signatures.models import Signature, Submission
 from statements.models import Attachment
-from tests.factories import make_campaign
+from tests.factories import make_campaign, submissions_process
 from tests.signatures.conftest import FORM_TOKEN, sign
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +44,13 @@ def _quick_form(settings: Any) -> None:
     settings.SIGNATURE_MIN_FILL_SECONDS = 0
 
 
-def snapshot() -> tuple[int, int, int]:
-    return (Signature.objects.count(), Message.objects.count(), Campaign.objects.count())
+def snapshot() -> tuple[int, int, int, int]:
+    return (
+        Signature.objects.count(),
+        Submission.objects.count(),
+        Message.objects.count(),
+        Campaign.objects.count(),
+    )
 
 
 def all_views() -> list[Any]:
@@ -379,4 +384,5 @@ def test_a_form_declared_utf8_under_any_spelling_is_read(charset: str) -> None:
         content_type=f"application/x-www-form-urlencoded; charset={charset}",
     )
     assert response.status_code == 302
+    submissions_process()
     assert Signature.objects.get().full_name == "Sok Dara"

@@ -25,7 +25,7 @@ from config.logging import redact
 from signatures import links, policy
 from signatures.forms import form_token
 from signatures.models import Signature
-from tests.factories import make_campaign, make_signature
+from tests.factories import make_campaign, make_signature, submissions_process
 
 GUNICORN_CONFIG = Path(__file__).resolve().parents[2] / "config" / "gunicorn.py"
 CLIENT_IP = "203.0.113.77"
@@ -285,6 +285,7 @@ def test_a_replayed_form_token_is_held_for_review_not_counted(settings: Any) -> 
     ]
     assert first.status_code == 302
     assert [replay.status_code for replay in replays] == [302, 302, 302]  # nothing tells the bot
+    submissions_process()
 
     signatures = {s.email: s for s in Signature.objects.filter(campaign=campaign)}
     assert len(signatures) == 4  # stored, never dropped
@@ -316,6 +317,7 @@ def test_a_form_corrected_after_an_error_or_sent_again_after_back_is_not_a_reuse
     # Pressed back to the first page (its token) and sent it, corrected, too.
     after_back = client.post(sign_url, signing_data(first_token, "sophea@example.org"))
     assert corrected.status_code == after_back.status_code == 302
+    submissions_process()
     signatures = {s.email: s for s in Signature.objects.filter(campaign=campaign)}
     assert signatures["dara@example.org"].status == Signature.Status.PENDING
     assert signatures["dara@example.org"].referrer == "https://m.facebook.com/x"

@@ -10,7 +10,7 @@ from django.test import Client
 
 from campaigns.models import Campaign
 from signatures.models import Signature
-from tests.factories import make_campaign, make_signature
+from tests.factories import make_campaign, make_signature, submissions_process
 
 
 @pytest.fixture
@@ -62,7 +62,9 @@ def sign(
     headers = {key: value for key, value in fields.items() if key.startswith("HTTP_")}
     data.update({key: value for key, value in fields.items() if not key.startswith("HTTP_")})
     data = {key: value for key, value in data.items() if value is not None}
-    return client.post(f"/{lang}/campaigns/{campaign.slug}/sign/", data, **headers)
+    response = client.post(f"/{lang}/campaigns/{campaign.slug}/sign/", data, **headers)
+    submissions_process()  # the worker's part
+    return response
 
 
 def link_in_sent_mail(message: Any, kind: str) -> str:
