@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from core.roles import SystemAccess, can_see_personal_data
+from signatures.models import Signature
 
 
 def new_download_token() -> str:
@@ -52,6 +53,16 @@ class Invalidation(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The preview this job was started from (the nonce inside its signed
+    # token): unique, so one preview starts one job however often the button
+    # is pressed, even by two requests at the same moment.
+    preview_nonce = models.CharField(max_length=32, unique=True, null=True, editable=False)  # noqa: DJ001
+    undo_requested_at = models.DateTimeField(_("undo asked at"), null=True, blank=True)
+    undo_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    restored = models.PositiveIntegerField(_("restored"), default=0)
 
     class Meta:
         verbose_name = _("invalidation by criteria")
@@ -68,6 +79,44 @@ class Invalidation(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED}
+
+    @property
+    def may_be_undone(self) -> bool:
+        """A job is undone once, after it stopped (a running job would go on
+        invalidating behind the undo)."""
+        return self.is_finished and self.undo_requested_at is None and self.invalidated > 0
+
+
+class InvalidatedSignature(models.Model):
+    """One signature a job invalidated: what undoing the job restores.
+
+    Kept here, above signatures (which know nothing of jobs), and written in
+    the transaction that invalidates the signature. `invalidated_at` is the
+    time the job stamped on it: a signature restored by hand and invalidated
+    again since carries another time, and is no longer the job's to undo.
+    """
+
+    invalidation = models.ForeignKey(
+        Invalidation, on_delete=models.CASCADE, related_name="invalidated_signatures"
+    )
+    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="+")
+    invalidated_at = models.DateTimeField()
+    # Set when an undo has dealt with the row, restored or not: undoing twice
+    # looks at nothing twice.
+    undone_at = models.DateTimeField(null=True, blank=True)
+    restored = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("signature invalidated by a job")
+        verbose_name_plural = _("signatures invalidated by a job")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invalidation", "signature"], name="one_record_per_job_and_signature"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invalidation_id}: {self.signature_id}"
 
 
 class GeneratedFile(models.Model):

@@ -11,6 +11,11 @@ def invalidation_run(invalidation_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def invalidation_undo_run(invalidation_id: int) -> None:
+    invalidation.invalidation_undo_run(invalidation_id)
+
+
+@shared_task(acks_late=True)
 def export_build(generated_file_id: int) -> None:
     exports.export_build(generated_file_id)
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("campaigns/<slug:slug>/delivery/", views.delivery_new, name="delivery"),
     path("invalidations/<int:pk>/", views.invalidation_detail, name="invalidation"),
     path("invalidations/<int:pk>/cancel/", views.invalidation_cancel, name="invalidation_cancel"),
+    path("invalidations/<int:pk>/undo/", views.invalidation_undo, name="invalidation_undo"),
     path("files/", views.files, name="files"),
     path("files/<int:pk>/<str:token>/", views.file_download, name="file_download"),
 ]

@@ -233,23 +233,39 @@ def file_download(request: HttpRequest, pk: int, token: str) -> HttpResponseBase
 
 @staff_with(_perm("core.invalidate_by_criteria"))
 def invalidation_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """Count first, then start: the start button carries a signed token of
+    what was counted (see invalidation.preview_token_make), and the job
+    starts only if the form still holds those criteria and the count holds."""
     campaign = _campaign(slug)
     form = InvalidationForm(request.POST or None)
     preview: int | None = None
+    preview_token = ""
     if request.method == "POST" and form.is_valid():
         criteria = form.criteria()
         if "start" in request.POST:
-            if not form.cleaned_data["reason"].strip():
+            reason = form.cleaned_data["reason"].strip()
+            if not reason:
                 form.add_error("reason", _("Say why: the reason is kept on every signature."))
             else:
-                job = invalidation.invalidation_start(
-                    campaign=campaign,
-                    criteria=criteria,
-                    reason=form.cleaned_data["reason"].strip(),
-                    user=request.user,
-                )
-                return redirect("organisers:invalidation", pk=job.pk)
+                try:
+                    job = invalidation.invalidation_start(
+                        campaign=campaign,
+                        criteria=criteria,
+                        reason=reason,
+                        user=request.user,
+                        preview_token=request.POST["start"],
+                    )
+                except invalidation.PreviewAlreadyUsed as used:
+                    messages.info(request, _("This preview has already started the job below."))
+                    return redirect("organisers:invalidation", pk=used.job.pk)
+                except invalidation.PreviewRefused as refused:
+                    form.add_error(None, str(refused))
+                else:
+                    return redirect("organisers:invalidation", pk=job.pk)
         preview = invalidation.invalidation_preview(campaign, criteria)
+        preview_token = invalidation.preview_token_make(
+            campaign=campaign, criteria=criteria, count=preview, user=request.user
+        )
     return _page(
         request,
         "organisers/invalidation_form.html",
@@ -257,27 +273,41 @@ def invalidation_new(request: HttpRequest, slug: str) -> HttpResponse:
             "campaign": campaign,
             "form": form,
             "preview": preview,
+            "preview_token": preview_token,
             "recent": Invalidation.objects.filter(campaign=campaign)[:10],
         },
     )
+
+
+def _job_progress(job: Invalidation) -> dict[str, Any]:
+    return {
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "processed": job.processed,
+        "invalidated": job.invalidated,
+        "total": job.total,
+        "percent": job.percent,
+        "finished": job.is_finished,
+        "undo_requested": job.undo_requested_at is not None,
+        "undone": job.undone_at is not None,
+        "restored": job.restored,
+    }
 
 
 @staff_with(_perm("core.invalidate_by_criteria"))
 def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Invalidation.objects.select_related("campaign"), pk=pk)
     if request.GET.get("format") == "json":
-        return JsonResponse(
-            {
-                "status": job.status,
-                "status_label": job.get_status_display(),
-                "processed": job.processed,
-                "invalidated": job.invalidated,
-                "total": job.total,
-                "percent": job.percent,
-                "finished": job.is_finished,
-            }
-        )
-    return _page(request, "organisers/invalidation_detail.html", {"job": job})
+        return JsonResponse(_job_progress(job))
+    return _page(
+        request,
+        "organisers/invalidation_detail.html",
+        {
+            "job": job,
+            "signatures_url": reverse("admin:signatures_signature_changelist")
+            + f"?invalidation_job={job.pk}",
+        },
+    )
 
 
 @require_POST
@@ -287,6 +317,29 @@ def invalidation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     invalidation.invalidation_cancel(job)
     audit_record(action=AuditEntry.Action.OTHER, request=request, obj=job, detail=_("Cancelled"))
     messages.info(request, _("Cancelling: signatures already invalidated stay invalidated."))
+    return redirect("organisers:invalidation", pk=job.pk)
+
+
+@require_POST
+@staff_with(_perm("core.invalidate_by_criteria"))
+def invalidation_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Restore what this job invalidated. The same permission as starting a
+    job; once per job (a second press restores nothing more)."""
+    job = get_object_or_404(Invalidation, pk=pk)
+    if invalidation.invalidation_undo_start(job=job, user=request.user, request=request):
+        messages.success(
+            request,
+            _(
+                "Undoing: the signatures this job invalidated are restored, except those "
+                "that changed since."
+            ),
+        )
+    elif job.undo_requested_at is not None:
+        messages.info(request, _("This job has already been undone."))
+    elif not job.is_finished:
+        messages.error(request, _("Cancel the job and wait for it to stop before undoing it."))
+    else:
+        messages.info(request, _("This job invalidated no signature: there is nothing to undo."))
     return redirect("organisers:invalidation", pk=job.pk)
 
 

@@ -9,11 +9,12 @@ E-mail and phone are masked unless the person may see personal data
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -84,6 +85,70 @@ class SuspectReasonFilter(admin.SimpleListFilter):
         return queryset.filter(status=Signature.Status.SUSPECT, suspect_reason=self.value())
 
 
+class InvalidationReasonFilter(admin.SimpleListFilter):
+    """Why signatures were invalidated, one choice per reason given (by hand
+    or by a job's reason)."""
+
+    title = _("why invalidated")
+    parameter_name = "invalidation_reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        reasons = (
+            Signature.objects.filter(status=Signature.Status.INVALIDATED)
+            .exclude(invalidation_reason="")
+            .order_by("invalidation_reason")
+            .values_list("invalidation_reason", flat=True)
+            .distinct()[:200]
+        )
+        return [(reason, reason) for reason in reasons]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Signature]) -> QuerySet[Signature]:
+        if not self.value():
+            return queryset
+        return queryset.filter(
+            status=Signature.Status.INVALIDATED, invalidation_reason=self.value()
+        )
+
+
+class InvalidationJobs(Protocol):
+    """What the filter below needs to know of invalidation jobs."""
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(job id, label) for the jobs worth offering, newest first."""
+
+    def signature_ids(self, job_id: int) -> QuerySet[Any]:
+        """A one-column query of the ids of the signatures the job invalidated."""
+
+
+class InvalidationJobFilter(admin.SimpleListFilter):
+    """The signatures one invalidation job invalidated.
+
+    Jobs belong to the organisers app, above this one: it hands its jobs to
+    this filter with `InvalidationJobFilter.jobs_provide(...)` when its admin
+    loads (the higher app calls down; signatures never import it). Without
+    one, the filter offers nothing and is not shown.
+    """
+
+    title = _("invalidation job")
+    parameter_name = "invalidation_job"
+    jobs: ClassVar[InvalidationJobs | None] = None
+
+    @classmethod
+    def jobs_provide(cls, jobs: InvalidationJobs) -> None:
+        cls.jobs = jobs
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return self.jobs.choices() if self.jobs is not None else []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Signature]) -> QuerySet[Signature]:
+        value = self.value()
+        if not value:
+            return queryset
+        if self.jobs is None or not value.isdigit():
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(pk__in=self.jobs.signature_ids(int(value)))
+
+
 class InvalidateForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
@@ -106,6 +171,8 @@ class SignatureAdmin(admin.ModelAdmin):
         "campaign",
         "status",
         SuspectReasonFilter,
+        InvalidationReasonFilter,
+        InvalidationJobFilter,
         "source",
         CountryPresentFilter,
         ("created_at", admin.DateFieldListFilter),

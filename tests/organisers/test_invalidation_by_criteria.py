@@ -23,6 +23,14 @@ def _statuses(*signatures: Signature) -> list[str]:
     return [Signature.objects.get(pk=s.pk).status for s in signatures]
 
 
+def _previewed(campaign: Any, criteria: Criteria, user: Any = None) -> str:
+    """The start button's token, as the preview of `criteria` hands it out."""
+    count = invalidation.invalidation_preview(campaign, criteria)
+    return invalidation.preview_token_make(
+        campaign=campaign, criteria=criteria, count=count, user=user
+    )
+
+
 @pytest.mark.django_db
 def test_invalidation_by_criteria_changes_exactly_the_matching_signatures_and_the_counts(
     django_capture_on_commit_callbacks: Any,
@@ -105,7 +113,11 @@ def test_invalidation_by_criteria_changes_exactly_the_matching_signatures_and_th
 
     with django_capture_on_commit_callbacks(execute=True):
         job = invalidation.invalidation_start(
-            campaign=campaign, criteria=criteria, reason="Bot wave 25 Nov", user=None
+            campaign=campaign,
+            criteria=criteria,
+            reason="Bot wave 25 Nov",
+            user=None,
+            preview_token=_previewed(campaign, criteria),
         )
     job.refresh_from_db()
     assert (job.status, job.total, job.processed, job.invalidated) == (JobStatus.DONE, 4, 4, 4)
@@ -135,7 +147,11 @@ def test_a_name_pattern_matches_every_spelling_variant(
     assert invalidation.invalidation_preview(campaign, criteria) == 3
     with django_capture_on_commit_callbacks(execute=True):
         invalidation.invalidation_start(
-            campaign=campaign, criteria=criteria, reason="test", user=None
+            campaign=campaign,
+            criteria=criteria,
+            reason="test",
+            user=None,
+            preview_token=_previewed(campaign, criteria),
         )
     assert _statuses(*variants) == [Status.INVALIDATED] * 3
     assert _statuses(bystander) == [Status.CONFIRMED]
@@ -181,8 +197,11 @@ def test_the_form_previews_the_count_before_anything_changes(
     assert b'id="preview-count"' in page.content
     assert page.context["preview"] == 1
     assert Signature.objects.filter(status=Status.INVALIDATED).count() == 0
+    token = page.context["preview_token"]
     with django_capture_on_commit_callbacks(execute=True):
-        started = client.post(url, {"email_domain": "spam.example", "reason": "spam", "start": "1"})
+        started = client.post(
+            url, {"email_domain": "spam.example", "reason": "spam", "start": token}
+        )
     job = Invalidation.objects.get()
     assert started["Location"] == reverse("organisers:invalidation", args=[job.pk])
     assert Signature.objects.filter(status=Status.INVALIDATED).count() == 1
@@ -204,7 +223,11 @@ def test_no_criteria_is_refused_rather_than_invalidating_a_whole_campaign() -> N
     assert Invalidation.objects.count() == 0
     with pytest.raises(ValueError):
         invalidation.invalidation_start(
-            campaign=campaign, criteria=Criteria(), reason="x", user=None
+            campaign=campaign,
+            criteria=Criteria(),
+            reason="x",
+            user=None,
+            preview_token=_previewed(campaign, Criteria()),
         )
 
 

@@ -36,11 +36,16 @@ def test_a_worker_invalidates_by_criteria_and_the_counts_follow(
     assert figures_compute(campaign).total == 75
     celery_worker_process()
 
+    criteria = Criteria(email_domain="spam.example")
+    staff = make_staff(None)
     job = invalidation.invalidation_start(
         campaign=campaign,
-        criteria=Criteria(email_domain="spam.example"),
+        criteria=criteria,
         reason="bot wave",
-        user=make_staff(None),
+        user=staff,
+        preview_token=invalidation.preview_token_make(
+            campaign=campaign, criteria=criteria, count=60, user=staff
+        ),
     )
     _wait_until(lambda: Invalidation.objects.get(pk=job.pk).is_finished)
 
