@@ -5,9 +5,10 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
 from organisers.invalidation import Criteria
+from organisers.paper import PAPER_MAX_BYTES
+from signatures.countries import country_choices
 
 
 class InvalidationForm(forms.Form):
@@ -36,7 +37,7 @@ class InvalidationForm(forms.Form):
     country = forms.ChoiceField(
         label=_("Country of residence"),
         required=False,
-        choices=lambda: [("", "—"), *((c.code, c.name) for c in countries)],
+        choices=lambda: [("", "—"), *country_choices()],
     )
     name_pattern = forms.CharField(
         label=_("Name pattern"),
@@ -83,15 +84,18 @@ class PaperImportForm(forms.Form):
         help_text=_("Where and when the signatures were collected."),
     )
     file = forms.FileField(
-        label=_("CSV file"),
+        label=_("CSV or Excel file"),
+        allow_empty_file=True,  # refused below, with the message of every other refusal
         help_text=_(
-            "UTF-8, first row: full_name, email, phone, country, province, city, show_publicly."
+            "CSV (UTF-8, UTF-16 or Windows) or Excel (.xlsx). First row: full_name, email, "
+            "phone, country, province, city, show_publicly. Nothing is imported before you "
+            "confirm the preview."
         ),
     )
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > 5 * 1024 * 1024:
+        if upload.size > PAPER_MAX_BYTES:
             raise forms.ValidationError(_("The file is larger than 5 MB: split it."))
         return upload
 

@@ -14,6 +14,11 @@ urlpatterns = [
     path("campaigns/<slug:slug>/signatures.csv", views.signature_export, name="signature_export"),
     path("campaigns/<slug:slug>/invalidate/", views.invalidation_new, name="invalidation_new"),
     path("campaigns/<slug:slug>/paper/", views.paper_import, name="paper_import"),
+    path(
+        "campaigns/<slug:slug>/paper/confirm/",
+        views.paper_import_confirm,
+        name="paper_import_confirm",
+    ),
     path("campaigns/<slug:slug>/delivery/", views.delivery_new, name="delivery"),
     path("invalidations/<int:pk>/", views.invalidation_detail, name="invalidation"),
     path("invalidations/<int:pk>/cancel/", views.invalidation_cancel, name="invalidation_cancel"),

@@ -348,20 +348,51 @@ def invalidation_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_with(_perm("core.import_paper"))
 def paper_import(request: HttpRequest, slug: str) -> HttpResponse:
+    """Upload a sheet: its preview (rows to add, duplicates, refused rows),
+    with nothing written; the confirmation is `paper_import_confirm`."""
     campaign = _campaign(slug)
     form = PaperImportForm(request.POST or None, request.FILES or None)
-    report = None
     if request.method == "POST" and form.is_valid():
-        report = paper.paper_import(
-            campaign=campaign,
-            upload=form.cleaned_data["file"].chunks(),
-            event=form.cleaned_data["event"],
-            user=request.user,
+        upload = form.cleaned_data["file"]
+        try:
+            preview = paper.paper_preview(
+                campaign=campaign,
+                data=upload.read(),
+                event=form.cleaned_data["event"],
+                user=request.user,
+                file_name=upload.name or "",
+            )
+        except paper.PaperFileRefused as refusal:
+            form.add_error("file", str(refusal))
+        else:
+            response = _page(
+                request,
+                "organisers/paper_import_preview.html",
+                {"campaign": campaign, "preview": preview},
+            )
+            response["Cache-Control"] = "no-store"  # the rows are personal data
+            return response
+    return _page(request, "organisers/paper_import.html", {"campaign": campaign, "form": form})
+
+
+@require_POST
+@staff_with(_perm("core.import_paper"))
+def paper_import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
+    """Import exactly what the preview showed, or nothing."""
+    campaign = _campaign(slug)
+    try:
+        report = paper.paper_confirm(
+            campaign=campaign, token=request.POST.get("token", ""), user=request.user
+        )
+    except paper.PaperPreviewStale as refusal:
+        form = PaperImportForm()
+        return _page(
+            request,
+            "organisers/paper_import.html",
+            {"campaign": campaign, "form": form, "refusal": str(refusal)},
         )
     return _page(
-        request,
-        "organisers/paper_import.html",
-        {"campaign": campaign, "form": form, "report": report},
+        request, "organisers/paper_import_done.html", {"campaign": campaign, "report": report}
     )
 
 

@@ -5,6 +5,12 @@ through the model's methods (which keep the counts right) from an action,
 and each one is logged (Django's LogEntry, copied into the audit log).
 E-mail and phone are masked unless the person may see personal data
 (permission and two-factor); showing them is itself recorded.
+
+Two exceptions, both only for staff who may see personal data: a paper
+signature's name, country, city, province and phone may be corrected (as the
+sheet reads; `Signature.correct` moves the count with the country), and any
+signer's personal data may be erased at their request (exactly a withdrawal:
+`services.signature_erase`), after a confirmation page.
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
+from campaigns.provinces import province_choices
 from core.audit import audit_record
 from core.models import AuditEntry
 from core.roles import can_see_personal_data
-from signatures.identity import email_hash, name_key
+from core.spreadsheet import starts_like_formula
+from signatures.countries import CountryField, country_choices
+from signatures.forms import PhoneField
+from signatures.identity import email_hash, name_checked, name_clean, name_key
 from signatures.models import DomainRule, IpRule, Signature, SigningSettings
-from signatures.services import confirmation_send
+from signatures.services import confirmation_send, signature_correct, signature_erase
 
 
 def mask_email(email: str) -> str:
@@ -49,13 +58,14 @@ class CountryPresentFilter(admin.SimpleListFilter):
     parameter_name = "country"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        codes = (
+        codes = set(
             Signature.objects.exclude(country="")
             .order_by()
             .values_list("country", flat=True)
             .distinct()
         )
-        return sorted(((code, str(countries.name(code))) for code in codes), key=lambda c: c[1])
+        # Named and sorted in the page's language, as every country menu is.
+        return [(code, name) for code, name in country_choices() if code in codes]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Signature]) -> QuerySet[Signature]:
         return queryset.filter(country=self.value()) if self.value() else queryset
@@ -153,6 +163,39 @@ class InvalidateForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
+class PaperCorrectionForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A paper signature's fields as the online form checks them. The admin
+    drops every field it shows read-only, so for anyone else, or any other
+    signature, this form changes nothing."""
+
+    full_name = forms.CharField(label=_("full name"), max_length=200)
+    country = CountryField(
+        label=_("country of residence"),
+        required=False,
+        choices=lambda: [("", "—"), *country_choices()],
+    )
+    province = forms.ChoiceField(
+        label=_("province of origin"),
+        required=False,
+        choices=lambda: [("", "—"), *province_choices()],
+    )
+    city = forms.CharField(label=_("city"), max_length=100, required=False)
+    phone = PhoneField(label=_("phone number"), max_length=50, required=False)
+
+    class Meta:
+        model = Signature
+        fields: list[str] = []
+
+    def clean_full_name(self) -> str:
+        return name_checked(self.cleaned_data["full_name"])
+
+    def clean_city(self) -> str:
+        city = name_clean(self.cleaned_data.get("city", ""))
+        if starts_like_formula(city):
+            raise forms.ValidationError(_("Please enter only the name of your city."))
+        return city
+
+
 @admin.register(Signature)
 class SignatureAdmin(admin.ModelAdmin):
     list_display = [
@@ -187,7 +230,8 @@ class SignatureAdmin(admin.ModelAdmin):
     list_select_related = ["campaign"]
     list_per_page = 100
     show_full_result_count = False
-    actions = ["invalidate", "restore", "approve", "resend_confirmation"]
+    actions = ["invalidate", "restore", "approve", "resend_confirmation", "erase_personal_data"]
+    form = PaperCorrectionForm
     readonly_fields = [
         "campaign",
         "status",
@@ -256,7 +300,47 @@ class SignatureAdmin(admin.ModelAdmin):
         return self._unmasked(request, list(super().get_list_display(request)))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Signature | None = None) -> list[Any]:
-        return self._unmasked(request, list(super().get_readonly_fields(request, obj)))
+        names = self._unmasked(request, list(super().get_readonly_fields(request, obj)))
+        if self._may_correct(request, obj):
+            names = [name for name in names if name not in Signature.CORRECTABLE]
+        return names
+
+    # --- Correcting a paper signature -----------------------------------
+
+    def _may_correct(self, request: HttpRequest, obj: Signature | None) -> bool:
+        """A paper signature (not withdrawn), for staff allowed to change
+        signatures who may see personal data (the phone is personal data)."""
+        return bool(
+            obj is not None
+            and obj.source == Signature.Source.PAPER
+            and obj.status != Signature.Status.WITHDRAWN
+            and self._personal(request)
+            and self.has_change_permission(request, obj)
+        )
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Signature | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        if not self._may_correct(request, obj):
+            kwargs["form"] = forms.ModelForm  # every field read-only: nothing to correct
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Signature, form: Any, change: bool) -> None:
+        # Never obj.save(): the correction goes through the model's method,
+        # which locks the row and moves the count with the country.
+        if not change or not self._may_correct(request, Signature.objects.get(pk=obj.pk)):
+            return
+        corrections = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in Signature.CORRECTABLE
+        }
+        if corrections:
+            signature_correct(signature=obj, **corrections)
 
     def get_fields(self, request: HttpRequest, obj: Signature | None = None) -> list[Any]:
         return self._unmasked(request, list(self.fields))
@@ -391,6 +475,46 @@ class SignatureAdmin(admin.ModelAdmin):
                 % {"count": selected - changed},
                 messages.WARNING,
             )
+
+    # --- Erasing a signer ------------------------------------------------
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        """Erasing needs what seeing the data needs: the permission and two-factor."""
+        return self._personal(request) and self.has_change_permission(request)
+
+    @admin.action(description=_("Erase these signers' personal data"), permissions=["erase"])
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Signature]) -> Any:
+        """At the signer's request (by e-mail or letter): the same as their own
+        withdrawal. A confirmation page first; then each one is logged, after
+        the erasure, so the log keeps no name."""
+        signatures = queryset.exclude(status=Signature.Status.WITHDRAWN)
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/signatures/erase.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": gettext("Erase personal data"),
+                    "signatures": signatures.select_related("campaign").order_by("pk"),
+                    "count": signatures.count(),
+                    "opts": self.model._meta,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        erased = 0
+        for signature in signatures.select_related("campaign").order_by("pk"):
+            with transaction.atomic():
+                if signature_erase(signature=signature):
+                    erased += 1
+                    self.log_change(
+                        request, signature, "Personal data erased at the signer's request"
+                    )
+        self.message_user(
+            request,
+            gettext("Personal data of %(count)s signers erased.") % {"count": erased},
+            messages.SUCCESS,
+        )
+        return None
 
     @admin.action(description=_("Send the confirmation e-mail again"), permissions=["change"])
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Signature]) -> None:

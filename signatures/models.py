@@ -15,6 +15,7 @@ from django_countries.fields import CountryField
 from campaigns.models import Campaign
 from core.crypto import EncryptedTextField
 from outbox.services import messages_erase
+from signatures import identity
 
 # The campaign parameters kept from a signer's landing link (Signature.utm):
 # which share or newsletter brought them, never who they are.
@@ -33,6 +34,20 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
     def signed(self) -> SignatureQuerySet:
         """Everyone who signed and has not taken it back, counted or not."""
         return self.exclude(status=Signature.Status.WITHDRAWN)
+
+    def standing(self) -> SignatureQuerySet:
+        """Signatures that stand for their signer: neither withdrawn nor
+        invalidated. A new signature by the same person (online, on paper, or
+        a paper row corrected after its first version was ruled out) is a
+        duplicate only of one of these; see `same_person`."""
+        return self.exclude(status__in=[Signature.Status.WITHDRAWN, Signature.Status.INVALIDATED])
+
+    def same_person(self, *, email_hash: str | None, name_key: str) -> SignatureQuerySet:
+        """The duplicate rule, its one owner: the same canonical e-mail key,
+        or, for a signer without an e-mail (paper), the same name key."""
+        if email_hash:
+            return self.filter(email_hash=email_hash)
+        return self.filter(name_key=name_key)
 
     def awaiting_confirmation(self) -> SignatureQuerySet:
         """Signatures whose e-mail was never confirmed (pending, or held as
@@ -137,11 +152,14 @@ class Signature(models.Model):
         verbose_name_plural = _("signatures")
         ordering = ["-created_at"]
         constraints = [
-            # One signature per person per campaign. Withdrawn signatures lose
-            # their hash (their data is erased), so NULLs are not compared.
+            # One standing signature per person per campaign. Withdrawn
+            # signatures lose their hash (their data is erased), so NULLs are
+            # not compared; an invalidated one keeps its hash (evidence for
+            # fraud review) but must not block the person's corrected
+            # re-entry, so it is left out too (`standing()`).
             models.UniqueConstraint(
                 fields=["campaign", "email_hash"],
-                condition=Q(email_hash__isnull=False),
+                condition=Q(email_hash__isnull=False) & ~Q(status="invalidated"),
                 name="one_signature_per_email_per_campaign",
             ),
         ]
@@ -301,7 +319,50 @@ class Signature(models.Model):
             signature.invalidation_reason = ""
             signature.invalidated_at = None
 
-        return self._change({self.Status.INVALIDATED}, change)
+        # Not while the person's corrected re-entry stands: both would count.
+        return self._change({self.Status.INVALIDATED}, change, when=lambda s: not s.has_twin())
+
+    def has_twin(self) -> bool:
+        """Another standing signature of the same person on this campaign."""
+        return (
+            Signature.objects.standing()
+            .filter(campaign_id=self.campaign_id)
+            .same_person(email_hash=self.email_hash, name_key=self.name_key)
+            .exclude(pk=self.pk)
+            .exists()
+        )
+
+    # What staff may correct on a paper signature: what was read off the sheet.
+    CORRECTABLE = ("full_name", "country", "city", "province", "phone")
+
+    def correct(self, **fields: Any) -> bool:
+        """Staff correct a paper signature as the sheet reads (a misread name,
+        the wrong country). A counted signature that changes country moves its
+        count with it: -1 to the old country, +1 to the new one, in the same
+        transaction. False (nothing changed) for an online or withdrawn one."""
+        unknown = set(fields) - set(self.CORRECTABLE)
+        if unknown:
+            raise ValueError(f"not correctable: {sorted(unknown)}")
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            correctable = (
+                locked.source == self.Source.PAPER and locked.status != self.Status.WITHDRAWN
+            )
+            if correctable:
+                old_country = locked.country
+                for name, value in fields.items():
+                    setattr(locked, name, value)
+                locked.name_key = identity.name_key(locked.full_name)[:200]
+                locked.save()
+                if locked.is_counted and locked.country != old_country:
+                    TallyDelta.objects.create(
+                        campaign_id=locked.campaign_id, country=old_country, delta=-1
+                    )
+                    locked._count_delta(1)
+        self.__dict__.update(
+            {f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields}
+        )
+        return correctable
 
     def approve(self) -> bool:
         """A moderator clears a suspect signature: it counts once its e-mail

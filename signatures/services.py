@@ -207,8 +207,11 @@ def signature_submit(
         except IntegrityError:
             pass
         with transaction.atomic():
+            # An invalidated signature keeps its hash but no longer stands
+            # (the unique constraint leaves it out): never "signing again" to it.
             existing = (
-                Signature.objects.select_for_update()
+                Signature.objects.standing()
+                .select_for_update()
                 .filter(campaign=campaign, email_hash=email_hash)
                 .first()
             )
@@ -392,6 +395,25 @@ def signature_withdraw(*, token: str) -> Campaign | None:
     if signature.withdraw():
         _count_moved(signature.campaign)
     return signature.campaign
+
+
+def signature_erase(*, signature: Signature) -> bool:
+    """Staff erase a signer's personal data at their request (by e-mail or
+    letter; a paper signer has no withdrawal link): exactly a withdrawal, its
+    count, its erased data and its erased mails. False if already withdrawn."""
+    if signature.withdraw():
+        _count_moved(signature.campaign)
+        return True
+    return False
+
+
+def signature_correct(*, signature: Signature, **fields: Any) -> bool:
+    """Staff correct a paper signature (`Signature.correct`); the public
+    figures follow at once when its country changed."""
+    if signature.correct(**fields):
+        _count_moved(signature.campaign)
+        return True
+    return False
 
 
 # --- Retention ---------------------------------------------------------------

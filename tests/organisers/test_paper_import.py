@@ -10,7 +10,7 @@ from django.utils import translation
 
 from core import roles
 from core.models import AuditEntry
-from organisers.paper import paper_import
+from organisers.paper import PaperFileRefused, paper_confirm, paper_preview
 from signatures.models import Signature
 from signatures.tallies import figures_compute
 from tests.factories import make_campaign, make_signature, make_staff, sign_in
@@ -38,10 +38,13 @@ def test_paper_import_keeps_good_rows_and_reports_each_bad_one() -> None:
     before = figures_compute(campaign).total
 
     with translation.override("en"):
-        report = paper_import(
-            campaign=campaign, upload=SHEET.encode(), event="Paris, 9 March 2014", user=None
+        preview = paper_preview(
+            campaign=campaign, data=SHEET.encode(), event="Paris, 9 March 2014", user=None
         )
+        assert not Signature.objects.filter(source=Signature.Source.PAPER).exists()
+        report = paper_confirm(campaign=campaign, token=preview.token, user=None)
 
+    assert report.refused == preview.refused  # the report repeats what the preview said
     refused = {error.line: error.message for error in report.refused}
     assert report.imported == 3  # lines 2, 3 and 8
     assert sorted(refused) == [4, 5, 6, 7, 9, 10, 11]
@@ -65,9 +68,8 @@ def test_paper_import_keeps_good_rows_and_reports_each_bad_one() -> None:
 @pytest.mark.django_db
 def test_a_file_without_a_header_row_is_refused_whole() -> None:
     campaign = make_campaign()
-    report = paper_import(campaign=campaign, upload=b"Sok Dara,FR\n", event="x", user=None)
-    assert report.imported == 0
-    assert report.refused[0].line == 1
+    with translation.override("en"), pytest.raises(PaperFileRefused, match="first row"):
+        paper_preview(campaign=campaign, data=b"Sok Dara,FR\n", event="x", user=None)
     assert not Signature.objects.exists()
 
 
@@ -78,9 +80,16 @@ def test_the_import_page_shows_the_report_and_records_the_import(client: Any) ->
     client = Client()
     sign_in(client, organiser)
     upload = SimpleUploadedFile("sheet.csv", ("\ufeff" + SHEET).encode(), "text/csv")
-    page = client.post(
+    preview = client.post(
         reverse("organisers:paper_import", args=[campaign.slug]),
         {"event": "Melbourne community day", "file": upload},
+    )
+    assert preview.status_code == 200
+    assert b'id="refused-rows"' in preview.content
+    assert not Signature.objects.exists()
+    page = client.post(
+        reverse("organisers:paper_import_confirm", args=[campaign.slug]),
+        {"token": preview.context["preview"].token},
     )
     assert page.status_code == 200
     assert b'id="refused-rows"' in page.content
