@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
@@ -15,6 +15,7 @@ class InvalidationAdmin(ReadOnlyAdmin):
         "created_at",
         "campaign",
         "reason",
+        "criteria_list",
         "status",
         "total",
         "invalidated",
@@ -22,6 +23,10 @@ class InvalidationAdmin(ReadOnlyAdmin):
         "progress_link",
     ]
     list_filter = ["status", "campaign"]
+
+    @admin.display(description=_("criteria"))
+    def criteria_list(self, job: Invalidation) -> str:
+        return format_html_join("; ", "{}: {}", job.criteria_labelled())
 
     @admin.display(description=_("progress"))
     def progress_link(self, job: Invalidation) -> str:
