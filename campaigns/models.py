@@ -84,8 +84,8 @@ class Campaign(models.Model):
     paused_message_km = models.CharField(_("pause message (Khmer)"), max_length=300, blank=True)
     paused_message_en = models.CharField(_("pause message (English)"), max_length=300, blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last saved"), auto_now=True)
 
     objects = CampaignQuerySet.as_manager()
 
@@ -95,7 +95,8 @@ class Campaign(models.Model):
         ordering = ["-opens_at", "-created_at"]
 
     def __str__(self) -> str:
-        return self.title_en or self.title_km or self.slug
+        # In the reader's language (staff on /km/ read the Khmer title first).
+        return str(self.title) or self.slug
 
     def get_absolute_url(self) -> str:
         return reverse("signatures:campaign", kwargs={"slug": self.slug})
@@ -148,7 +149,9 @@ class Question(models.Model):
         YES_NO = "yes_no", _("Yes or no")
         CHOICE = "choice", _("One choice")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="questions")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="questions", verbose_name=_("campaign")
+    )
     key = models.CharField(_("key"), max_length=40, validators=[ascii_slug])
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.YES_NO)
     label_km = models.CharField(_("question (Khmer)"), max_length=300, blank=True)
@@ -173,7 +176,7 @@ class Question(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.label_en or self.label_km or self.key
+        return str(self.label) or self.key
 
     @property
     def label(self) -> LocalizedText:
@@ -184,9 +187,14 @@ class CampaignLead(models.Model):
     """A campaign lead edits the campaigns listed here, and no others."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="led_campaigns"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="led_campaigns",
+        verbose_name=_("staff member"),
     )
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="leads")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="leads", verbose_name=_("campaign")
+    )
 
     class Meta:
         verbose_name = _("campaign lead")

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +21,7 @@ class InvalidationAdmin(ReadOnlyAdmin):
         "created_at",
         "campaign",
         "reason",
+        "criteria_list",
         "status",
         "total",
         "invalidated",
@@ -28,6 +29,10 @@ class InvalidationAdmin(ReadOnlyAdmin):
         "progress_link",
     ]
     list_filter = ["status", "campaign"]
+
+    @admin.display(description=_("criteria"))
+    def criteria_list(self, job: Invalidation) -> str:
+        return format_html_join("; ", "{}: {}", job.criteria_labelled())
 
     @admin.display(description=_("progress"))
     def progress_link(self, job: Invalidation) -> str:

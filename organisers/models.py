@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from campaigns.models import Campaign
 from core.roles import SystemAccess, can_see_personal_data
@@ -30,6 +31,17 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# The criteria's names, as the invalidation form labels them.
+CRITERIA_LABELS = {
+    "email_domain": _("E-mail domain"),
+    "network": _("IP address or range"),
+    "signed_from": _("Signed from"),
+    "signed_until": _("Signed before"),
+    "country": _("Country of residence"),
+    "name_pattern": _("Name pattern"),
+}
+
+
 class Invalidation(models.Model):
     """Invalidating every signature that matches criteria, as a job.
 
@@ -46,13 +58,17 @@ class Invalidation(models.Model):
     total = models.PositiveIntegerField(_("matching when started"), default=0)
     processed = models.PositiveIntegerField(_("examined"), default=0)
     invalidated = models.PositiveIntegerField(_("invalidated"), default=0)
-    cancel_requested = models.BooleanField(default=False)
-    error = models.CharField(max_length=500, blank=True)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    error = models.CharField(_("error"), max_length=500, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # The preview this job was started from (the nonce inside its signed
     # token): unique, so one preview starts one job however often the button
     # is pressed, even by two requests at the same moment.
@@ -71,6 +87,24 @@ class Invalidation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign}: {self.reason}"
+
+    def criteria_labelled(self) -> list[tuple[str, str]]:
+        """The criteria as a reader reads them: each by its name in the
+        reader's language, a country by its name, a time in local time."""
+        labelled = []
+        for key, value in self.criteria.items():
+            shown = str(value)
+            if key == "country":
+                shown = str(countries.name(value)) or shown
+            elif key in {"signed_from", "signed_until"}:
+                try:
+                    at = timezone.localtime(datetime.fromisoformat(value))
+                except (TypeError, ValueError):
+                    pass
+                else:
+                    shown = formats.date_format(at, "SHORT_DATETIME_FORMAT")
+            labelled.append((str(CRITERIA_LABELS.get(key, key)), shown))
+        return labelled
 
     @property
     def percent(self) -> int:
@@ -133,16 +167,21 @@ class GeneratedFile(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
     )
-    file = models.FileField(upload_to="organisers/", blank=True)
-    options = models.JSONField(default=dict, blank=True)  # e.g. the document's language
-    rows = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True)
+    file = models.FileField(_("file"), upload_to="organisers/", blank=True)
+    # e.g. the document's language
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
     token = models.CharField(max_length=40, default=new_download_token, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("generated file")

@@ -35,12 +35,12 @@ class Message(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
-    key = models.CharField(max_length=200, unique=True)
+    key = models.CharField(_("message key"), max_length=200, unique=True)
     to = EncryptedTextField(_("to"))
     subject = models.CharField(_("subject"), max_length=300)
     body_text = EncryptedTextField(_("text"))  # carries signed links: encrypted like the address
     body_html = EncryptedTextField(_("HTML"), blank=True)
-    headers = models.JSONField(default=dict, blank=True)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )

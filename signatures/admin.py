@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Protocol
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -25,10 +26,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.provinces import province_choices
+from campaigns.models import Question
+from campaigns.provinces import province_choices, province_name
 from core.audit import audit_record
 from core.models import AuditEntry
 from core.roles import can_see_personal_data
@@ -49,6 +53,20 @@ def mask_email(email: str) -> str:
 
 def mask_phone(phone: str) -> str:
     return f"•••• {phone[-2:]}" if phone else ""
+
+
+def answer_label(question: Question | None, value: str) -> str:
+    """A stored answer ("yes", a choice's value) as the reader reads it."""
+    if question is None:
+        return value
+    if question.kind == Question.Kind.YES_NO and value in {"yes", "no"}:
+        return gettext("Yes") if value == "yes" else gettext("No")
+    for choice in question.choices or []:
+        if isinstance(choice, dict) and str(choice.get("value")) == value:
+            language = "km" if (get_language() or "km").startswith("km") else "en"
+            other = "en" if language == "km" else "km"
+            return str(choice.get(f"label_{language}") or choice.get(f"label_{other}") or value)
+    return value
 
 
 class CountryPresentFilter(admin.SimpleListFilter):
@@ -204,7 +222,7 @@ class SignatureAdmin(admin.ModelAdmin):
         "status",
         "source",
         "country",
-        "province",
+        "province_label",
         "masked_email",
         "created_at",
         "confirmed_at",
@@ -242,11 +260,11 @@ class SignatureAdmin(admin.ModelAdmin):
         "masked_phone",
         "country",
         "city",
-        "province",
-        "answers",
+        "province_label",
+        "answers_display",
         "show_publicly",
         "wants_updates",
-        "language",
+        "language_label",
         "masked_ip_address",
         "referrer",
         "utm",
@@ -356,6 +374,31 @@ class SignatureAdmin(admin.ModelAdmin):
     @admin.display(description=_("IP address"))
     def masked_ip_address(self, signature: Signature) -> str:
         return "•••" if signature.ip_address else ""
+
+    # --- Labels in the reader's language, never stored codes --------------
+
+    @admin.display(description=_("province of origin"), ordering="province")
+    def province_label(self, signature: Signature) -> str:
+        return province_name(signature.province) if signature.province else ""
+
+    @admin.display(description=_("language"), ordering="language")
+    def language_label(self, signature: Signature) -> str:
+        return str(dict(settings.LANGUAGES).get(signature.language, signature.language))
+
+    @admin.display(description=_("answers"))
+    def answers_display(self, signature: Signature) -> SafeString | str:
+        """Each answer under its question, both in the reader's language; an
+        answer to a question since removed shows under its key."""
+        if not signature.answers:
+            return ""
+        questions = {q.key: q for q in Question.objects.filter(campaign_id=signature.campaign_id)}
+        rows = []
+        for key, value in signature.answers.items():
+            question = questions.get(key)
+            rows.append(
+                (str(question.label) if question else key, answer_label(question, str(value)))
+            )
+        return format_html_join("", "<p>{}: {}</p>", rows)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         response = super().changelist_view(request, extra_context)

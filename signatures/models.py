@@ -102,7 +102,9 @@ class Signature(models.Model):
     COUNTED = frozenset({Status.CONFIRMED})
     INVALIDATABLE = frozenset({Status.PENDING, Status.CONFIRMED, Status.SUSPECT})
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="signatures")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="signatures", verbose_name=_("campaign")
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )
@@ -135,7 +137,9 @@ class Signature(models.Model):
     invalidation_reason = models.CharField(_("why invalidated"), max_length=300, blank=True)
 
     link_secret = models.CharField(max_length=32, default=new_link_secret, editable=False)
-    confirmation_sends = models.PositiveSmallIntegerField(default=0, editable=False)
+    confirmation_sends = models.PositiveSmallIntegerField(
+        _("confirmation e-mails sent"), default=0, editable=False
+    )
 
     # When the form was received (the worker stores it a moment later).
     created_at = models.DateTimeField(
@@ -442,7 +446,7 @@ class TallyDelta(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     country = CountryField(blank=True)
     delta = models.SmallIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.country}: {self.delta:+d}"
@@ -469,7 +473,7 @@ class SigningSettings(models.Model):
         blank=True,
         help_text=_('e.g. "60/h". Empty: the server default.'),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("last saved"), auto_now=True)
 
     class Meta:
         verbose_name = _("signing settings")
@@ -513,7 +517,7 @@ class SigningRule(models.Model):
         help_text=_("Empty: every campaign."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         abstract = True

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, ascii_slug
@@ -168,7 +168,8 @@ class Statement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title_en or self.title_km or self.slug
+        # In the reader's language (staff on /km/ read the Khmer title first).
+        return str(self.text("title")) or self.slug
 
     def get_absolute_url(self) -> str:
         return reverse("statements:detail", kwargs={"slug": self.slug})
@@ -280,7 +281,9 @@ class Statement(models.Model):
 
 
 class Signatory(models.Model):
-    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="signatories")
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, related_name="signatories", verbose_name=_("statement")
+    )
     name_km = models.CharField(_("name (Khmer)"), max_length=200, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     role_km = models.CharField(_("role (Khmer)"), max_length=200, blank=True)
@@ -296,7 +299,7 @@ class Signatory(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return self.name_en or self.name_km
+        return str(self.text("name"))
 
     def text(self, field: str, language: str | None = None) -> LocalizedText:
         return localized(self, field, language)
@@ -328,7 +331,9 @@ def validate_attachment(upload: Any) -> None:
 
 
 class Attachment(models.Model):
-    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="attachments")
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("statement")
+    )
     file = models.FileField(
         _("file"), upload_to=attachment_upload_to, validators=[validate_attachment]
     )
@@ -363,7 +368,9 @@ class Transition(models.Model):
         UNPUBLISH = "unpublish", _("Unpublished")
         REVISE = "revise", _("Edited after publication")
 
-    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="transitions")
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("statement")
+    )
     action = models.CharField(_("action"), max_length=12, choices=Action.choices)
     from_status = models.CharField(_("from"), max_length=12, choices=Statement.Status.choices)
     to_status = models.CharField(_("to"), max_length=12, choices=Statement.Status.choices)
@@ -428,11 +435,15 @@ class PressContact(models.Model):
 def _audited(transition: Transition) -> Transition:
     # Statements move through review and publishing in their own pages, not
     # only in the admin: each step is a change worth an audit entry.
+    # The step's name in English, as the audit log translates it for each
+    # reader (core.admin.detail_for_reader); the statuses as their codes.
+    with translation.override("en"):
+        step = str(transition.get_action_display())
     audit_record(
         action=AuditEntry.Action.CHANGED,
         user=transition.by,
         obj=transition.statement,
-        detail=f"{transition.get_action_display()}: "
+        detail=f"{step}: "
         f"{transition.from_status} → {transition.to_status}"
         + (f" ({transition.comment[:200]})" if transition.comment else ""),
     )

@@ -5,7 +5,11 @@ Django's own km catalogue leaves most form and validation messages
 untranslated, and django-countries ships no Khmer at all. Those messages are
 added to our catalogue (ours takes precedence over a library's), country names
 filled in from CLDR's Khmer territory names, so that every message a signer
-can see reads in Khmer. Existing translations are kept.
+can see reads in Khmer. Staff read the admin and the sign-in and two-factor
+pages in Khmer too: the messages of Django's admin (and of the contrib apps it
+shows) and allauth's that those pages show come in the same way, and the
+admin's JavaScript messages (calendar, clock, the time-zone note, "0 of 3
+selected") go into djangojs.po. Existing translations are kept.
 """
 
 from pathlib import Path
@@ -35,7 +39,66 @@ DJANGO_SOURCES = (
     "views/csrf.py",
     "contrib/syndication/",
 )
+# Django's contrib apps keep their own catalogues: the admin's pages and the
+# names of the auth and contenttypes models they list.
+DJANGO_CONTRIB_SOURCES = {
+    "admin": (
+        "contrib/admin/actions.py",
+        "contrib/admin/filters.py",
+        "contrib/admin/helpers.py",
+        "contrib/admin/models.py",
+        "contrib/admin/options.py",
+        "contrib/admin/sites.py",
+        "contrib/admin/templatetags/",
+        "contrib/admin/views/main.py",
+        "contrib/admin/widgets.py",
+        "contrib/admin/templates/admin/actions.html",
+        "contrib/admin/templates/admin/app_index.html",
+        "contrib/admin/templates/admin/app_list.html",
+        "contrib/admin/templates/admin/base.html",
+        "contrib/admin/templates/admin/change_form.html",
+        "contrib/admin/templates/admin/change_form_object_tools.html",
+        "contrib/admin/templates/admin/change_list.html",
+        "contrib/admin/templates/admin/change_list_object_tools.html",
+        "contrib/admin/templates/admin/change_list_results.html",
+        "contrib/admin/templates/admin/color_theme_toggle.html",
+        "contrib/admin/templates/admin/date_hierarchy.html",
+        "contrib/admin/templates/admin/delete_confirmation.html",
+        "contrib/admin/templates/admin/delete_selected_confirmation.html",
+        "contrib/admin/templates/admin/edit_inline/",
+        "contrib/admin/templates/admin/filter.html",
+        "contrib/admin/templates/admin/includes/",
+        "contrib/admin/templates/admin/index.html",
+        "contrib/admin/templates/admin/nav_sidebar.html",
+        "contrib/admin/templates/admin/object_history.html",
+        "contrib/admin/templates/admin/pagination.html",
+        "contrib/admin/templates/admin/search_form.html",
+        "contrib/admin/templates/admin/submit_line.html",
+        "contrib/admin/templates/admin/widgets/",
+    ),
+    "auth": ("contrib/auth/apps.py", "contrib/auth/models.py", "contrib/auth/admin.py"),
+    "contenttypes": ("contrib/contenttypes/apps.py", "contrib/contenttypes/models.py"),
+}
+# The admin's scripts: actions, calendar and clock, the time-zone note, the
+# two-list selector.
+DJANGO_JAVASCRIPT_SOURCES = (
+    "contrib/admin/static/admin/js/actions.js",
+    "contrib/admin/static/admin/js/admin/DateTimeShortcuts.js",
+    "contrib/admin/static/admin/js/calendar.js",
+    "contrib/admin/static/admin/js/SelectFilter2.js",
+)
 ALLAUTH_SOURCES = (
+    "account/apps.py",
+    "account/models.py",
+    "mfa/apps.py",
+    "mfa/models.py",
+    "templates/account/base_reauthenticate.html",
+    "templates/account/reauthenticate.html",
+    "templates/account/messages/logged_in.txt",
+    "templates/account/messages/logged_out.txt",
+    "templates/account/messages/password_changed.txt",
+    "templates/mfa/reauthenticate.html",
+    "templates/mfa/messages/",
     "account/forms.py",
     "account/adapter.py",
     "mfa/base/forms.py",
@@ -84,7 +147,13 @@ class Command(BaseCommand):
         catalogue = polib.pofile(str(po_path), wrapwidth=0)
         previous = {(e.msgctxt, e.msgid): e for e in catalogue if e.obsolete or e.translated()}
         previous.update({(e.msgctxt, e.msgid): e for e in before if e.translated()})
-        external = [*self._django(), *self._phonenumber(), *self._allauth(), *self._countries()]
+        external = [
+            *self._django(),
+            *self._django_contrib(),
+            *self._phonenumber(),
+            *self._allauth(),
+            *self._countries(),
+        ]
         live = {(e.msgctxt, e.msgid) for e in catalogue if not e.obsolete}
         added = 0
         for entry in external:
@@ -109,14 +178,42 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{po_path}: {added} library messages, {untranslated} untranslated, {fuzzy} fuzzy"
         )
+        self._javascript_save(po_path.with_name("djangojs.po"))
+
+    def _javascript_save(self, po_path: Path) -> None:
+        """The admin's script messages, in djangojs.po (the admin's jsi18n
+        view reads LOCALE_PATHS after the admin's own catalogue)."""
+        catalogue = (
+            polib.pofile(str(po_path), wrapwidth=0)
+            if po_path.exists()
+            else polib.POFile(wrapwidth=0)
+        )
+        known = {(e.msgctxt, e.msgid) for e in catalogue}
+        added = 0
+        for entry in self._django_javascript():
+            if (entry.msgctxt, entry.msgid) not in known:
+                catalogue.append(entry)
+                added += 1
+        catalogue.metadata.update(
+            {
+                "Language": "km",
+                "Content-Type": "text/plain; charset=UTF-8",
+                "Plural-Forms": "nplurals=1; plural=0;",
+            }
+        )
+        catalogue.save(str(po_path))
+        untranslated = len(catalogue.untranslated_entries())
+        self.stdout.write(f"{po_path}: {added} library messages, {untranslated} untranslated")
 
     def _library_entries(
         self, po_path: Path, sources: tuple[str, ...], label: str
     ) -> list[polib.POEntry]:
         entries = []
         for entry in polib.pofile(str(po_path)):
+            # From the start of the path: "account/models.py" is not
+            # "socialaccount/models.py", an app we do not run.
             if entry.obsolete or not any(
-                src in path for path, _line in entry.occurrences for src in sources
+                path.startswith(src) for path, _line in entry.occurrences for src in sources
             ):
                 continue
             entries.append(self._copy(entry, label, translated_from=None))
@@ -152,6 +249,34 @@ class Command(BaseCommand):
             if any(src in path for path, _line in entry.occurrences for src in DJANGO_SOURCES):
                 entries.append(self._copy(entry, "django", translated_from=None))
         return entries
+
+    def _django_contrib(self) -> list[polib.POEntry]:
+        entries = []
+        for app, sources in DJANGO_CONTRIB_SOURCES.items():
+            locale = SITE_PACKAGES / "django" / "contrib" / app / "locale"
+            entries += self._untranslated_by_django(locale, "django.po", sources, f"django.{app}")
+        return entries
+
+    def _django_javascript(self) -> list[polib.POEntry]:
+        locale = SITE_PACKAGES / "django" / "contrib" / "admin" / "locale"
+        return self._untranslated_by_django(
+            locale, "djangojs.po", DJANGO_JAVASCRIPT_SOURCES, "django.admin (JavaScript)"
+        )
+
+    def _untranslated_by_django(
+        self, locale: Path, filename: str, sources: tuple[str, ...], label: str
+    ) -> list[polib.POEntry]:
+        """The English catalogue's messages from `sources` that Django's km
+        catalogue leaves untranslated."""
+        english = polib.pofile(str(locale / "en" / "LC_MESSAGES" / filename))
+        khmer = polib.pofile(str(locale / "km" / "LC_MESSAGES" / filename))
+        translated = {(e.msgctxt, e.msgid) for e in khmer if e.translated()}
+        return [
+            self._copy(entry, label, translated_from=None)
+            for entry in english
+            if (entry.msgctxt, entry.msgid) not in translated
+            and any(src in path for path, _line in entry.occurrences for src in sources)
+        ]
 
     def _phonenumber(self) -> list[polib.POEntry]:
         po = SITE_PACKAGES / "phonenumber_field" / "locale" / "fr" / "LC_MESSAGES" / "django.po"
