@@ -20,8 +20,8 @@ from django.db.models import Max, Min
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext, gettext_noop
 from django.utils.html import escape
+from django.utils.translation import gettext, gettext_noop
 from django_countries import countries
 from pypdf import PdfReader, PdfWriter
 

@@ -22,7 +22,9 @@ ENGLISH_HEADINGS = [
 ]
 
 
-def _document(campaign: Campaign, tmp_path: Path, language: str, *, with_names: bool = False) -> str:
+def _document(
+    campaign: Campaign, tmp_path: Path, language: str, *, with_names: bool = False
+) -> str:
     path = tmp_path / f"delivery-{language}.pdf"
     with path.open("wb") as handle:
         delivery_write(campaign, handle, with_names=with_names, language=language)
