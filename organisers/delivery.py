@@ -13,6 +13,7 @@ Both go through `core.pdf.pdf_write`, so Khmer wraps and copies out as written.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from typing import IO, Any
 
 from django.core.files import File
@@ -165,9 +166,15 @@ def _names_html(rows: list[tuple[int, str, str]], context: dict[str, Any], first
 
 
 def delivery_write(
-    campaign: Campaign, target: IO[bytes], *, with_names: bool, language: str
+    campaign: Campaign,
+    target: IO[bytes],
+    *,
+    with_names: bool,
+    language: str,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the document to `target`; returns how many names it lists."""
+    """Write the document to `target`; returns how many names it lists.
+    `progress` hears the parts done: 1 for the front part, then 1 + names."""
     languages = document_languages(language)
     with translation.override(languages[0]):
         context = delivery_context(campaign, language)
@@ -178,6 +185,8 @@ def delivery_write(
         _render(render_to_string("organisers/delivery.html", context), front)
         parts.append(front)
         pages = _page_count(front)  # each part's numbering follows on from the last
+        if progress is not None:
+            progress(1)
         listed = 0
         if with_names:
             names = (
@@ -198,8 +207,12 @@ def delivery_write(
                     parts.append(_names_part(chunk, context, pages + 1))
                     pages += _page_count(parts[-1])
                     chunk = []
+                    if progress is not None:
+                        progress(1 + listed)
             if chunk:
                 parts.append(_names_part(chunk, context, pages + 1))
+            if progress is not None:
+                progress(1 + listed)
         for part in parts:
             part.seek(0)
             writer.append(part)
@@ -227,13 +240,17 @@ def _page_count(part: IO[bytes]) -> int:
 def delivery_start(
     *, campaign: Campaign, with_names: bool, language: str, user: Any
 ) -> GeneratedFile:
+    document_languages(language)  # refuse an unknown language before queueing
     job = GeneratedFile.objects.create(
         kind=GeneratedFile.Kind.DELIVERY_NAMES
         if with_names
         else GeneratedFile.Kind.DELIVERY_COUNTS,
         campaign=campaign,
         created_by=user,
-        options={"language": language},
+        language=language,
+        # Progress: the front part, then each name.
+        total=1
+        + (Signature.objects.public().filter(campaign=campaign).count() if with_names else 0),
     )
     after_commit("organisers.tasks.delivery_build", job.pk)
     return job
@@ -243,19 +260,19 @@ def delivery_build(generated_file_id: int) -> None:
     job = GeneratedFile.objects.select_related("campaign").get(pk=generated_file_id)
     if not job.claim():
         return
-    language = job.options.get("language", "km")
+    with_names = job.kind == GeneratedFile.Kind.DELIVERY_NAMES
     try:
         with tempfile.TemporaryFile() as handle:
             listed = delivery_write(
                 job.campaign,
                 handle,
-                with_names=job.kind == GeneratedFile.Kind.DELIVERY_NAMES,
-                language=language,
+                with_names=with_names,
+                language=job.language,
+                progress=job.progress,
             )
             handle.seek(0)
-            suffix = "names" if job.kind == GeneratedFile.Kind.DELIVERY_NAMES else "counts"
             job.mark_ready(
-                name=f"{job.campaign.slug}-delivery-{suffix}-{timezone.now():%Y%m%d}.pdf",
+                name=job.download_name,
                 content=File(handle),
                 rows=listed,
                 hours=DOWNLOAD_HOURS,
