@@ -54,14 +54,14 @@ def test_a_new_render_replaces_every_languages_file(
 ) -> None:
     statement = _published_with_pdf()
     storage = statement.pdf.storage
-    first = statement.pdf.name
+    first = statement.pdf.name or ""
     first_km = pdf.language_file_name(first, "km")
     assert first_km != first and storage.exists(first_km)
     with django_capture_on_commit_callbacks(execute=True):
         assert statement_pdf_render.delay(statement.pk).get() is True
     statement.refresh_from_db()
     assert statement.pdf.name != first
-    assert storage.exists(pdf.language_file_name(statement.pdf.name, "km"))
+    assert storage.exists(pdf.language_file_name(statement.pdf.name or "", "km"))
     assert not storage.exists(first) and not storage.exists(first_km)
 
 
@@ -69,7 +69,7 @@ def test_a_pdf_rendered_before_language_copies_is_still_served_and_enclosed(
     client: Client, tmp_path: Path
 ) -> None:
     statement = _published_with_pdf()
-    statement.pdf.storage.delete(pdf.language_file_name(statement.pdf.name, "km"))
+    statement.pdf.storage.delete(pdf.language_file_name(statement.pdf.name or "", "km"))
     content, _footer = _download(client, "km", statement.slug, tmp_path)
     assert content == Path(statement.pdf.path).read_bytes()  # the one file there is
     parsed = feedparser.parse(client.get("/km/statements/feed/rss/").content)
