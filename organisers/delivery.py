@@ -13,17 +13,21 @@ Both go through `core.pdf.pdf_write`, so Khmer wraps and copies out as written.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from typing import IO, Any
 
 from django.core.files import File
 from django.db.models import Max, Min
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.html import escape
+from django.utils.translation import gettext, gettext_noop
 from django_countries import countries
 from pypdf import PdfReader, PdfWriter
 
 from campaigns.models import Campaign
+from campaigns.provinces import PROVINCE_CODES, province_name
 from core.background import after_commit
 from core.pdf import pdf_fonts, pdf_write
 from organisers.figures import counts_by_country, counts_by_province
@@ -39,29 +43,110 @@ def _render(html: str, target: IO[bytes], *, word_breaks: bool = True) -> None:
     pdf_write(html, target, base_url=str(pdf_fonts()["khmer"].parent), word_breaks=word_breaks)
 
 
+# The document's languages: one chosen means one printed; "both" prints each
+# heading once in each language, Khmer first.
+DOCUMENT_LANGUAGES = {"km": ("km",), "en": ("en",), "both": ("km", "en")}
+
+# Headings translated into each printed language, never through the active
+# language alone (that printed "ចំនួនហត្ថលេខាសរុប / ចំនួនហត្ថលេខាសរុប").
+HEADINGS = {
+    "total": gettext_noop("Total signatures"),
+    "by_country": gettext_noop("By country of residence"),
+    "by_province": gettext_noop("By province of origin"),
+    "country": gettext_noop("Country"),
+    "province": gettext_noop("Province"),
+    "signatures": gettext_noop("Signatures"),
+    "names": gettext_noop("Signers who agreed to be named"),
+    "names_follow": gettext_noop("The names of the signers who agreed to be shown follow."),
+}
+
+
+def document_languages(language: str) -> tuple[str, ...]:
+    """The languages a document asked for in `language` prints, Khmer first."""
+    try:
+        return DOCUMENT_LANGUAGES[language]
+    except KeyError:
+        raise ValueError(f"Unknown document language: {language!r}") from None
+
+
+def _in_each(message: str, languages: tuple[str, ...]) -> list[tuple[str, str]]:
+    result = []
+    for language in languages:
+        with translation.override(language):
+            result.append((language, gettext(message)))
+    return result
+
+
 def _country_label(code: str, language: str) -> str:
-    if not code:
-        return ""
     # Khmer country names come from our translation catalogue (CLDR).
     with translation.override(language):
-        return str(countries.name(code) or code)
+        return str(countries.name(code) or code) if code else gettext("Not given")
 
 
-def delivery_context(campaign: Campaign) -> dict[str, Any]:
+def _province_label(code: str, language: str) -> str:
+    if code in PROVINCE_CODES:
+        return province_name(code, language)
+    with translation.override(language):
+        return code or gettext("Not given")
+
+
+def _dates(span: dict[str, Any], generated_at: Any, language: str) -> list[str]:
+    with translation.override(language):
+        lines = []
+        if span["first"]:
+            lines.append(
+                gettext("Signatures collected from %(first)s to %(last)s.")
+                % {
+                    "first": date_format(timezone.localtime(span["first"]), "j F Y"),
+                    "last": date_format(timezone.localtime(span["last"]), "j F Y"),
+                }
+            )
+        lines.append(
+            gettext("Document prepared on %(at)s.")
+            % {"at": date_format(timezone.localtime(generated_at), "j F Y")}
+        )
+        return lines
+
+
+def delivery_context(campaign: Campaign, language: str = "both") -> dict[str, Any]:
+    languages = document_languages(language)
     counted = Signature.objects.counted().filter(campaign=campaign)
     span = counted.aggregate(first=Min("created_at"), last=Max("confirmed_at"))
     by_country = counts_by_country(campaign)
+    by_province = counts_by_province(campaign)
+    generated_at = timezone.now()
+    texts = []
+    for text_language in languages:
+        texts.append(
+            {
+                "lang": text_language,
+                "title": campaign.text("title", text_language).text,
+                "target": getattr(campaign, f"target_{text_language}"),
+                "target_label": "ជូនចំពោះ៖" if text_language == "km" else "To:",
+                "body": getattr(campaign, f"body_{text_language}"),
+            }
+        )
     return {
         "campaign": campaign,
+        "language": language,
+        "languages": languages,
+        "html_lang": languages[0],
+        "title": texts[0]["title"],
+        "texts": texts,
+        "headings": {key: _in_each(message, languages) for key, message in HEADINGS.items()},
         "total": sum(n for _code, _name, n in by_country),
         "by_country": [
-            (_country_label(code, "km"), _country_label(code, "en") or name, n)
-            for code, name, n in by_country
+            ([(each, _country_label(code, each)) for each in languages], n)
+            for code, _name, n in by_country
         ],
-        "by_province": counts_by_province(campaign),
+        "by_province": [
+            ([(each, _province_label(code, each)) for each in languages], n)
+            for code, _name, n in by_province
+        ],
+        "dates": [(each, _dates(span, generated_at, each)) for each in languages],
         "first": span["first"],
         "last": span["last"],
-        "generated_at": timezone.now(),
+        "generated_at": generated_at,
         "font_url": pdf_fonts()["khmer"].as_uri(),
     }
 
@@ -81,11 +166,18 @@ def _names_html(rows: list[tuple[int, str, str]], context: dict[str, Any], first
 
 
 def delivery_write(
-    campaign: Campaign, target: IO[bytes], *, with_names: bool, language: str
+    campaign: Campaign,
+    target: IO[bytes],
+    *,
+    with_names: bool,
+    language: str,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the document to `target`; returns how many names it lists."""
-    with translation.override(language):
-        context = delivery_context(campaign)
+    """Write the document to `target`; returns how many names it lists.
+    `progress` hears the parts done: 1 for the front part, then 1 + names."""
+    languages = document_languages(language)
+    with translation.override(languages[0]):
+        context = delivery_context(campaign, language)
         context["with_names"] = with_names
         writer = PdfWriter()
         parts: list[Any] = []
@@ -93,6 +185,8 @@ def delivery_write(
         _render(render_to_string("organisers/delivery.html", context), front)
         parts.append(front)
         pages = _page_count(front)  # each part's numbering follows on from the last
+        if progress is not None:
+            progress(1)
         listed = 0
         if with_names:
             names = (
@@ -107,14 +201,18 @@ def delivery_write(
             for name, country in names:
                 listed += 1
                 if country not in labels:
-                    labels[country] = _country_label(country, language)
+                    labels[country] = _country_label(country, languages[0]) if country else ""
                 chunk.append((listed, name, labels[country]))
                 if len(chunk) >= NAMES_PER_CHUNK:
                     parts.append(_names_part(chunk, context, pages + 1))
                     pages += _page_count(parts[-1])
                     chunk = []
+                    if progress is not None:
+                        progress(1 + listed)
             if chunk:
                 parts.append(_names_part(chunk, context, pages + 1))
+            if progress is not None:
+                progress(1 + listed)
         for part in parts:
             part.seek(0)
             writer.append(part)
@@ -142,13 +240,17 @@ def _page_count(part: IO[bytes]) -> int:
 def delivery_start(
     *, campaign: Campaign, with_names: bool, language: str, user: Any
 ) -> GeneratedFile:
+    document_languages(language)  # refuse an unknown language before queueing
     job = GeneratedFile.objects.create(
         kind=GeneratedFile.Kind.DELIVERY_NAMES
         if with_names
         else GeneratedFile.Kind.DELIVERY_COUNTS,
         campaign=campaign,
         created_by=user,
-        options={"language": language},
+        language=language,
+        # Progress: the front part, then each name.
+        total=1
+        + (Signature.objects.public().filter(campaign=campaign).count() if with_names else 0),
     )
     after_commit("organisers.tasks.delivery_build", job.pk)
     return job
@@ -158,19 +260,19 @@ def delivery_build(generated_file_id: int) -> None:
     job = GeneratedFile.objects.select_related("campaign").get(pk=generated_file_id)
     if not job.claim():
         return
-    language = job.options.get("language", "km")
+    with_names = job.kind == GeneratedFile.Kind.DELIVERY_NAMES
     try:
         with tempfile.TemporaryFile() as handle:
             listed = delivery_write(
                 job.campaign,
                 handle,
-                with_names=job.kind == GeneratedFile.Kind.DELIVERY_NAMES,
-                language=language,
+                with_names=with_names,
+                language=job.language,
+                progress=job.progress,
             )
             handle.seek(0)
-            suffix = "names" if job.kind == GeneratedFile.Kind.DELIVERY_NAMES else "counts"
             job.mark_ready(
-                name=f"{job.campaign.slug}-delivery-{suffix}-{timezone.now():%Y%m%d}.pdf",
+                name=job.download_name,
                 content=File(handle),
                 rows=listed,
                 hours=DOWNLOAD_HOURS,

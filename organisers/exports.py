@@ -7,20 +7,24 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import Iterator
-from datetime import UTC
-from typing import Any
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.db import connection
 from django.db.models import CharField, F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django_countries import countries
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from campaigns.models import Campaign
+from campaigns.provinces import PROVINCES, province_name
 from core import crypto
 from core.background import after_commit
 from core.spreadsheet import FORMULA_TRIGGERS, spreadsheet_safe
@@ -51,7 +55,7 @@ def count_rows(campaign: Campaign, by: str) -> tuple[list[str], list[list[Any]]]
         ]
     if by == "day":
         return [_("Day"), _("Confirmed signatures")], [
-            [day.isoformat(), n] for day, n in counts_by_day(campaign)
+            [day, n] for day, n in counts_by_day(campaign)
         ]
     raise ValueError(by)
 
@@ -71,8 +75,9 @@ def count_export_xlsx(campaign: Campaign, by: str) -> bytes:
     sheet = workbook.create_sheet(title=by)
     sheet.append(header)
     for row in rows:
-        # openpyxl writes a str starting with "=" as a formula: make it text.
-        sheet.append([spreadsheet_safe(value) for value in row])
+        # A day is a date cell (sortable, a chart's axis), not text; a name
+        # is a text cell, never a formula.
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -102,31 +107,76 @@ EXPORT_FIELDS = [
 ]
 
 
-def export_header() -> list[str]:
-    return [
-        _("Number"),
-        _("Status"),
-        _("Source"),
-        _("Event"),
-        _("Full name"),
-        _("E-mail"),
-        _("Phone"),
-        _("Country of residence"),
-        _("City"),
-        _("Province of origin"),
-        _("Name may be shown"),
-        _("Wants updates"),
-        _("Language"),
-        _("Signed at (UTC)"),
-        _("Confirmed at (UTC)"),
-        _("Referrer"),
-        _("Campaign parameters"),
-        _("Answers"),
-    ]
+def export_header(language: str) -> list[str]:
+    with translation.override(language):
+        return [
+            _("Number"),
+            _("Status"),
+            _("Source"),
+            _("Event"),
+            _("Full name"),
+            _("E-mail"),
+            _("Phone"),
+            _("Country of residence"),
+            _("City"),
+            _("Province of origin"),
+            _("Name may be shown"),
+            _("Wants updates"),
+            _("Language"),
+            _("Signed at (UTC)"),
+            _("Confirmed at (UTC)"),
+            _("Referrer"),
+            _("Campaign parameters"),
+            _("Answers"),
+        ]
 
 
 def export_queryset(campaign: Campaign) -> QuerySet[Signature]:
     return Signature.objects.signed().filter(campaign=campaign)
+
+
+# Column positions in EXPORT_FIELDS.
+_STATUS, _SOURCE, _COUNTRY, _PROVINCE, _SHOWN, _UPDATES, _LANGUAGE = 1, 2, 7, 9, 10, 11, 12
+_SIGNED_AT, _CONFIRMED_AT = 13, 14
+# Columns a signer (or a paper form) typed: the ones a formula could hide in
+# (a province code we have no label for is kept as typed).
+_TYPED_COLUMNS = (3, 4, 5, 6, 8, _PROVINCE, 15, 16, 17)
+_LANGUAGE_NAMES = {"km": gettext_noop("Khmer"), "en": gettext_noop("English")}
+
+
+class ExportLabels:
+    """The export's codes (status, source, country, province, yes/no,
+    language) as labels in the export's language, whatever language the
+    request or the worker runs in: a Khmer export reads in Khmer throughout."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        with translation.override(language):
+            self.status = {value: str(label) for value, label in Status.choices}
+            self.source = {value: str(label) for value, label in Signature.Source.choices}
+            self.yes_no = {True: _("Yes"), False: _("No")}
+            self.languages = {code: _(name) for code, name in _LANGUAGE_NAMES.items()}
+        self.provinces = {code: province_name(code, language) for code, _km, _en in PROVINCES}
+        self.countries: dict[str, str] = {"": ""}
+
+    def country(self, code: str) -> str:
+        if code not in self.countries:
+            with translation.override(self.language):
+                self.countries[code] = str(countries.name(code) or code)
+        return self.countries[code]
+
+    def apply(self, values: list[Any]) -> list[Any]:
+        """Replace the codes in one row (EXPORT_FIELDS order) by labels; a
+        code with no label (an old or typed value) is kept as it is."""
+        values[_STATUS] = self.status.get(values[_STATUS], values[_STATUS])
+        values[_SOURCE] = self.source.get(values[_SOURCE], values[_SOURCE])
+        values[_COUNTRY] = self.country(values[_COUNTRY] or "")
+        province = values[_PROVINCE] or ""
+        values[_PROVINCE] = self.provinces.get(province, province)
+        values[_SHOWN] = self.yes_no[bool(values[_SHOWN])]
+        values[_UPDATES] = self.yes_no[bool(values[_UPDATES])]
+        values[_LANGUAGE] = self.languages.get(values[_LANGUAGE], values[_LANGUAGE])
+        return values
 
 
 class _Line:
@@ -139,21 +189,48 @@ class _Line:
         self.value = value
 
 
-def export_lines(campaign: Campaign) -> Iterator[bytes]:
-    """The full export as CSV byte chunks: a UTF-8 BOM (so Excel reads Khmer),
-    then rows read with a server-side cursor, never the whole list in memory."""
-    line = _Line()
-    writer = csv.writer(line)
-    yield b"\xef\xbb\xbf"
-    writer.writerow(export_header())
-    yield line.value.encode()
+def export_rows(
+    campaign: Campaign, language: str = "km", *, progress: Callable[[int], None] | None = None
+) -> Iterator[list[Any]]:
+    """Every signature as a row of the full export, labels in `language`,
+    dates as UTC text (`YYYY-MM-DDTHH:MM:SSZ`), nothing guarded yet: each
+    format guards formulas its own way. `progress` hears the rows done so far."""
+    labels = ExportLabels(language)
     rows = (
         _export_rows_postgresql(campaign)
         if connection.vendor == "postgresql"
         else _export_rows_orm(campaign)
     )
-    batch: list[str] = []
+    done = 0
     for values in rows:
+        yield labels.apply(values)
+        done += 1
+        if progress is not None and done % EXPORT_CHUNK_ROWS == 0:
+            progress(done)
+    if progress is not None:
+        progress(done)
+
+
+def export_lines(
+    campaign: Campaign, language: str = "km", *, progress: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    """The full export as CSV byte chunks: a UTF-8 BOM (so Excel reads Khmer),
+    then rows read with a server-side cursor, never the whole list in memory.
+    A text cell a spreadsheet would run as a formula gets a leading `'`
+    (a valid E.164 phone number is data and is written as it is)."""
+    line = _Line()
+    writer = csv.writer(line)
+    yield b"\xef\xbb\xbf"
+    writer.writerow(export_header(language))
+    yield line.value.encode()
+    triggers = FORMULA_TRIGGERS
+    batch: list[str] = []
+    for values in export_rows(campaign, language, progress=progress):
+        for index in _TYPED_COLUMNS:
+            value = values[index]
+            # The cheap test first: a million rows pass through here.
+            if value and value[0] in triggers:
+                values[index] = spreadsheet_safe(value)
         writer.writerow(values)
         batch.append(line.value)
         if len(batch) >= 500:
@@ -163,15 +240,55 @@ def export_lines(campaign: Campaign) -> Iterator[bytes]:
         yield "".join(batch).encode()
 
 
-# Columns a signer (or a paper form) typed: the ones a formula could hide in.
-_TYPED_COLUMNS = (3, 4, 5, 6, 8, 15, 16, 17)
+def export_xlsx_write(
+    campaign: Campaign,
+    language: str,
+    target: IO[bytes],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """The full export as an XLSX workbook (write-only: rows go to disk as
+    they come). Typed text is a text cell, never a formula, so nothing needs
+    an apostrophe; the two times are date cells Excel can sort and filter."""
+    workbook = Workbook(write_only=True)
+    with translation.override(language):
+        sheet = workbook.create_sheet(title=_("Signatures"))
+    sheet.append(export_header(language))
+    for values in export_rows(campaign, language, progress=progress):
+        for index in (_SIGNED_AT, _CONFIRMED_AT):
+            values[index] = _utc_datetime(values[index])
+        sheet.append([_xlsx_cell(sheet, value) for value in values])
+    workbook.save(target)
+
+
+def _utc_datetime(text: str) -> datetime | str:
+    """The export's UTC text as a naive datetime (Excel has no time zones;
+    the header says UTC)."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ") if text else ""
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
+    if isinstance(value, str) and value.startswith("="):
+        # openpyxl writes a str starting with "=" as a formula: make it text.
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def _export_rows_orm(campaign: Campaign) -> Iterator[list[Any]]:
     rows = export_queryset(campaign).order_by("pk").values_list(*EXPORT_FIELDS)
     for row in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
         values = list(row)
-        for index in (13, 14):
+        for index in (_SIGNED_AT, _CONFIRMED_AT):
             values[index] = (
                 values[index].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                 if values[index]
@@ -179,7 +296,7 @@ def _export_rows_orm(campaign: Campaign) -> Iterator[list[Any]]:
             )
         for index in (16, 17):
             values[index] = json.dumps(values[index], ensure_ascii=False) if values[index] else ""
-        yield [spreadsheet_safe(value) for value in values]
+        yield values
 
 
 def _export_rows_postgresql(campaign: Campaign) -> Iterator[list[Any]]:
@@ -219,7 +336,6 @@ def _export_rows_postgresql(campaign: Campaign) -> Iterator[list[Any]]:
         .values_list(*fields)
     )
     sql, params = queryset.query.sql_with_params()
-    triggers = FORMULA_TRIGGERS
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while True:
@@ -235,13 +351,9 @@ def _export_rows_postgresql(campaign: Campaign) -> Iterator[list[Any]]:
                 for index in (16, 17):
                     if values[index] == "{}":
                         values[index] = ""
-                for index in (13, 14):
+                for index in (_SIGNED_AT, _CONFIRMED_AT):
                     if values[index] is None:
                         values[index] = ""
-                for index in _TYPED_COLUMNS:
-                    value = values[index]
-                    if value and value[0] in triggers:
-                        values[index] = "'" + value
                 yield values
 
 
@@ -249,29 +361,47 @@ def export_row_count(campaign: Campaign) -> int:
     return export_queryset(campaign).count()
 
 
-def export_start(*, campaign: Campaign, user: Any) -> GeneratedFile:
-    """Queue a full export too large to stream in a request."""
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def export_start(
+    *, campaign: Campaign, user: Any, language: str = "km", extension: str = "csv"
+) -> GeneratedFile:
+    """Queue a full export: a CSV too large to stream in a request, or any XLSX."""
+    if extension not in EXPORT_FORMATS:
+        raise ValueError(extension)
     job = GeneratedFile.objects.create(
-        kind=GeneratedFile.Kind.SIGNATURE_EXPORT, campaign=campaign, created_by=user
+        kind=GeneratedFile.Kind.SIGNATURE_EXPORT,
+        campaign=campaign,
+        created_by=user,
+        language=language,
+        options={"format": extension},
+        total=export_row_count(campaign),
     )
     after_commit("organisers.tasks.export_build", job.pk)
     return job
 
 
 def export_build(job_id: int) -> None:
-    """Write the full export to a file in constant memory (a task)."""
+    """Write the full export to a file in constant memory (a task), telling
+    the prepared-files page how far it is."""
     job = GeneratedFile.objects.select_related("campaign").get(pk=job_id)
     if not job.claim():
         return
+    language = job.language
+    extension = job.options.get("format", "csv")
     try:
         with _temporary_file() as handle:
-            for chunk in export_lines(job.campaign):
-                handle.write(chunk)
+            if extension == "xlsx":
+                export_xlsx_write(job.campaign, language, handle, progress=job.progress)
+            else:
+                for chunk in export_lines(job.campaign, language, progress=job.progress):
+                    handle.write(chunk)
             handle.seek(0)
             job.mark_ready(
-                name=f"{job.campaign.slug}-signatures-{timezone.now():%Y%m%d-%H%M}.csv",
+                name=job.download_name,
                 content=File(handle),
-                rows=export_row_count(job.campaign),
+                rows=job.processed,
                 hours=EXPORT_DOWNLOAD_HOURS,
             )
     except Exception as error:

@@ -107,7 +107,7 @@ class DeliveryForm(forms.Form):
         help_text=_("Leave unticked for the count-only version."),
     )
     language = forms.ChoiceField(
-        label=_("Language of country names"),
-        choices=[("km", "ខ្មែរ"), ("en", "English")],
+        label=_("Language of the document"),
+        choices=[("km", "ខ្មែរ"), ("en", "English"), ("both", "ខ្មែរ + English")],
         initial="km",
     )

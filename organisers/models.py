@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -153,6 +153,15 @@ class InvalidatedSignature(models.Model):
         return f"{self.invalidation_id}: {self.signature_id}"
 
 
+def readable_file_name(*, campaign: Campaign, what: str, language: str, day: date, ext: str) -> str:
+    """`<campaign>-<what>-<language>-<YYYY-MM-DD>.<ext>`, e.g.
+    `right-to-vote-signatures-km-2026-12-02.xlsx`: stable and readable."""
+    return f"{campaign.slug}-{what}-{language}-{day:%Y-%m-%d}.{ext}"
+
+
+FILE_LANGUAGES = [("km", "ខ្មែរ"), ("en", "English"), ("both", "ខ្មែរ + English")]
+
+
 class GeneratedFile(models.Model):
     """A file built by a job (large export, delivery document), downloadable
     by the person who asked for it until it expires."""
@@ -168,9 +177,12 @@ class GeneratedFile(models.Model):
         _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
     )
     file = models.FileField(_("file"), upload_to="organisers/", blank=True)
-    # e.g. the document's language
-    options = models.JSONField(_("options"), default=dict, blank=True)
+    options = models.JSONField(_("options"), default=dict, blank=True)  # e.g. the export's format
+    language = models.CharField(_("language"), max_length=4, choices=FILE_LANGUAGES, default="km")
     rows = models.PositiveIntegerField(_("rows"), default=0)
+    # Progress, as invalidation jobs report it: rows (or names) to write, and written.
+    total = models.PositiveIntegerField(_("rows to write"), default=0)
+    processed = models.PositiveIntegerField(_("rows written"), default=0)
     error = models.CharField(_("error"), max_length=500, blank=True)
     token = models.CharField(max_length=40, default=new_download_token, editable=False)
     created_by = models.ForeignKey(
@@ -190,6 +202,43 @@ class GeneratedFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.campaign})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return 0 if not self.total else min(100, round(100 * self.processed / self.total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED}
+
+    @property
+    def download_name(self) -> str:
+        """The name the file downloads as (storage may add a suffix to its own copy)."""
+        what = {
+            self.Kind.SIGNATURE_EXPORT: "signatures",
+            self.Kind.DELIVERY_NAMES: "delivery-names",
+            self.Kind.DELIVERY_COUNTS: "delivery-counts",
+        }[GeneratedFile.Kind(self.kind)]
+        return readable_file_name(
+            campaign=self.campaign,
+            what=what,
+            language=self.language,
+            day=timezone.localdate(self.created_at),
+            ext=self.extension,
+        )
+
+    @property
+    def extension(self) -> str:
+        if self.kind != self.Kind.SIGNATURE_EXPORT:
+            return "pdf"
+        return str(self.options.get("format", "csv"))
+
+    def progress(self, processed: int) -> None:
+        """Record how many rows are written so far (the files page polls it)."""
+        self.processed = processed
+        GeneratedFile.objects.filter(pk=self.pk).update(processed=processed)
 
     @property
     def holds_personal_data(self) -> bool:

@@ -12,6 +12,12 @@ urlpatterns = [
         name="count_export",
     ),
     path("campaigns/<slug:slug>/signatures.csv", views.signature_export, name="signature_export"),
+    path(
+        "campaigns/<slug:slug>/signatures.xlsx",
+        views.signature_export,
+        {"extension": "xlsx"},
+        name="signature_export_xlsx",
+    ),
     path("campaigns/<slug:slug>/invalidate/", views.invalidation_new, name="invalidation_new"),
     path("campaigns/<slug:slug>/paper/", views.paper_import, name="paper_import"),
     path(

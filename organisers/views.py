@@ -22,6 +22,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -31,7 +32,7 @@ from core.models import AuditEntry
 from core.roles import can_see_dashboard, can_see_personal_data
 from organisers import charts, delivery, exports, figures, invalidation, paper
 from organisers.forms import DeliveryForm, InvalidationForm, PaperImportForm
-from organisers.models import GeneratedFile, Invalidation, JobStatus
+from organisers.models import GeneratedFile, Invalidation, JobStatus, readable_file_name
 
 View = Callable[..., HttpResponseBase]
 
@@ -130,7 +131,13 @@ def count_export(request: HttpRequest, slug: str, by: str, extension: str) -> Ht
     campaign = _campaign(slug)
     if by not in exports.COUNT_EXPORTS or extension not in {"csv", "xlsx"}:
         raise Http404
-    filename = f"{campaign.slug}-by-{by}-{timezone.localdate():%Y%m%d}.{extension}"
+    filename = readable_file_name(
+        campaign=campaign,
+        what=f"by-{by}",
+        language=_language(request),
+        day=timezone.localdate(),
+        ext=extension,
+    )
     if extension == "csv":
         response = HttpResponse(
             exports.count_export_csv(campaign, by), content_type="text/csv; charset=utf-8"
@@ -152,13 +159,19 @@ def count_export(request: HttpRequest, slug: str, by: str, extension: str) -> Ht
 
 @require_POST
 @staff_with(can_see_personal_data)
-def signature_export(request: HttpRequest, slug: str) -> HttpResponseBase:
-    """Every signature of the campaign with personal data, as CSV: streamed
-    when small enough, else built by a job and offered as a download."""
+def signature_export(request: HttpRequest, slug: str, extension: str = "csv") -> HttpResponseBase:
+    """Every signature of the campaign with personal data, in the page's
+    language: a CSV streamed when small enough, else (and any XLSX) built by a
+    job and offered as a download, with its progress on the files page."""
     campaign = _campaign(slug)
+    if extension not in exports.EXPORT_FORMATS:
+        raise Http404
+    language = _language(request)
     rows = exports.export_row_count(campaign)
-    if rows > exports.EXPORT_STREAM_MAX_ROWS:
-        job = exports.export_start(campaign=campaign, user=request.user)
+    if extension != "csv" or rows > exports.EXPORT_STREAM_MAX_ROWS:
+        job = exports.export_start(
+            campaign=campaign, user=request.user, language=language, extension=extension
+        )
         audit_record(
             action=AuditEntry.Action.EXPORTED,
             request=request,
@@ -175,12 +188,23 @@ def signature_export(request: HttpRequest, slug: str) -> HttpResponseBase:
         detail=_("Full signature export streamed (%(rows)s rows)") % {"rows": rows},
     )
     response = StreamingHttpResponse(
-        exports.export_lines(campaign), content_type="text/csv; charset=utf-8"
+        exports.export_lines(campaign, language), content_type="text/csv; charset=utf-8"
     )
-    filename = f"{campaign.slug}-signatures-{timezone.localdate():%Y%m%d}.csv"
+    filename = readable_file_name(
+        campaign=campaign,
+        what="signatures",
+        language=language,
+        day=timezone.localdate(),
+        ext="csv",
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _language(request: HttpRequest) -> str:
+    """The page's language: an export asked for on /km/ reads in Khmer."""
+    return "en" if (get_language() or "km")[:2] == "en" else "km"
 
 
 def _file_allowed(request: HttpRequest, job: GeneratedFile) -> bool:
@@ -201,8 +225,23 @@ def _may_have_files(request: HttpRequest) -> bool:
 def files(request: HttpRequest) -> HttpResponse:
     jobs = GeneratedFile.objects.filter(created_by_id=request.user.pk).select_related("campaign")
     if request.GET.get("format") == "json":
+        unfinished = jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
         return JsonResponse(
-            {"pending": jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).count()}
+            {
+                "pending": unfinished.count(),
+                "jobs": [
+                    {
+                        "id": job.pk,
+                        "status": job.status,
+                        "status_label": job.get_status_display(),
+                        "processed": job.processed,
+                        "total": job.total,
+                        "percent": job.percent,
+                        "finished": job.is_finished,
+                    }
+                    for job in unfinished
+                ],
+            }
         )
     return _page(request, "organisers/files.html", {"jobs": jobs, "now": timezone.now()})
 
@@ -221,9 +260,7 @@ def file_download(request: HttpRequest, pk: int, token: str) -> HttpResponseBase
         detail=_("Downloaded %(kind)s (%(rows)s rows)")
         % {"kind": job.get_kind_display(), "rows": job.rows},
     )
-    response = FileResponse(
-        job.file.open("rb"), as_attachment=True, filename=(job.file.name or "").rsplit("/", 1)[-1]
-    )
+    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.download_name)
     response["Cache-Control"] = "no-store"
     return response
 

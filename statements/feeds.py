@@ -8,13 +8,14 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
+from django.utils import timezone, translation
+from django.utils.feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed, SyndicationFeed
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from core.markup import render_markdown
+from statements import pdf
 from statements.models import Statement
 
 FEED_SIZE = 30
@@ -87,8 +88,18 @@ class StatementsRssFeed(Feed):
     def item_categories(self, item: Statement) -> list[str]:
         return [str(item.get_kind_display())]
 
-    def item_enclosures(self, item: Statement) -> list[Any]:
-        return []
+    def item_enclosures(self, item: Statement) -> list[Enclosure]:
+        """The statement's PDF in the feed's language (RSS <enclosure>, Atom
+        link rel="enclosure"). RSS requires the length: it is the size of the
+        stored file that URL serves, read from storage; a statement without a
+        stored PDF (not rendered yet) has no enclosure rather than a wrong one."""
+        language = self.language or settings.LANGUAGE_CODE
+        size = pdf.language_file_size(item, language)
+        if size is None:
+            return []
+        with translation.override(language):
+            path = reverse("statements:pdf", kwargs={"slug": item.slug})
+        return [Enclosure(f"{settings.SITE_URL}{path}", str(size), "application/pdf")]
 
 
 class StatementsAtomFeed(StatementsRssFeed):

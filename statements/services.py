@@ -148,6 +148,7 @@ def pdf_render(*, statement_id: int) -> bool:
         return False
     try:
         content = pdf.render_pdf(statement)
+        copies = pdf.render_language_copies(statement)  # the footer's URL in each language
     except Exception as error:
         Statement.objects.filter(pk=statement_id).update(
             pdf_status=Statement.PdfStatus.FAILED,
@@ -161,6 +162,7 @@ def pdf_render(*, statement_id: int) -> bool:
         previous = statement.pdf.name if statement.pdf else ""
         # A new name each time: a reader or cache holding the old link gets the old file, never half a new one.
         statement.pdf.save(statement.pdf_filename(), ContentFile(content), save=False)
+        pdf.language_copies_store(statement, copies)
         statement.pdf_status = Statement.PdfStatus.READY
         statement.pdf_error = ""
         statement.pdf_attempts += 1
@@ -169,7 +171,7 @@ def pdf_render(*, statement_id: int) -> bool:
             update_fields=["pdf", "pdf_status", "pdf_error", "pdf_attempts", "pdf_rendered_at"]
         )
     if previous and previous != statement.pdf.name:
-        transaction.on_commit(lambda: statement.pdf.storage.delete(previous))
+        transaction.on_commit(lambda: pdf.language_files_delete(statement.pdf.storage, previous))
     return True
 
 

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -8,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from campaigns.models import Campaign
-from statements import services
+from statements import pdf, services
 from statements.models import Statement
 
 PER_PAGE = 10
@@ -72,10 +73,12 @@ def statement_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def statement_pdf(request: HttpRequest, slug: str) -> FileResponse:
     """The current PDF. The page links here only once a file exists."""
     statement = get_object_or_404(Statement.objects.published(), slug=slug)
-    if not statement.pdf:
+    # The file whose footer gives this language's address (statements.pdf).
+    name = pdf.language_file(statement, (get_language() or settings.LANGUAGE_CODE)[:2])
+    if name is None:
         raise Http404
     try:
-        handle = statement.pdf.open("rb")
+        handle = statement.pdf.storage.open(name, "rb")
     except FileNotFoundError as error:
         raise Http404 from error
     return FileResponse(handle, content_type="application/pdf", filename=statement.pdf_filename())

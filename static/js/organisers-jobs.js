@@ -19,6 +19,16 @@
       });
       return !data.finished;
     }
+    (data.jobs || []).forEach(function (job) {
+      var row = files.querySelector('[data-job="' + job.id + '"]');
+      if (!row) return;
+      var bar = row.querySelector("progress");
+      if (bar) bar.value = job.percent;
+      Object.keys(job).forEach(function (key) {
+        var field = row.querySelector('[data-field="' + key + '"]');
+        if (field) field.textContent = String(job[key]);
+      });
+    });
     if (lastPending !== null && data.pending < lastPending) {
       window.location.reload();
       return false;
