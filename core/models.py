@@ -70,4 +70,6 @@ class AuditEntry(models.Model):
         default_permissions = ("view",)
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user_label} {self.action} {self.object_repr}"
+        # Not `object_repr`: that is a signer's name for a change to a
+        # signature, and the title of an entry's page is read without two-factor.
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_label} {self.action} {self.object_type} {self.object_id}"
