@@ -54,10 +54,13 @@ check: install
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r config core campaigns signatures statements outbox organisers
 	$(MANAGE) makemigrations --check --dry-run
-	msgfmt --check --statistics -o /dev/null locale/km/LC_MESSAGES/django.po
-	@# Every Khmer message translated, none fuzzy (msgfmt only warns about those).
-	@test -z "$$(msgattrib --only-fuzzy locale/km/LC_MESSAGES/django.po)" || { echo "fuzzy Khmer messages"; exit 1; }
-	@test -z "$$(msgattrib --untranslated locale/km/LC_MESSAGES/django.po)" || { echo "untranslated Khmer messages"; exit 1; }
+	@# Every Khmer message translated, none fuzzy (msgfmt only warns about those),
+	@# in the templates' and Python's catalogue and in the admin scripts' one.
+	@for po in locale/km/LC_MESSAGES/django.po locale/km/LC_MESSAGES/djangojs.po; do \
+		msgfmt --check --statistics -o /dev/null $$po || exit 1; \
+		test -z "$$(msgattrib --only-fuzzy $$po)" || { echo "fuzzy Khmer messages in $$po"; exit 1; }; \
+		test -z "$$(msgattrib --untranslated $$po)" || { echo "untranslated Khmer messages in $$po"; exit 1; }; \
+	done
 
 lint: check
 	$(VENV)/bin/pip-audit --progress-spinner off $(PIP_AUDIT_ARGS)

@@ -11,14 +11,47 @@ request".
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.admin import ModelAdmin
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.db.models import Model
 from django.http import HttpRequest
 
 from core.http import client_ip
 from core.models import AuditEntry
+from core.redaction import redact
+
+# What a search was for, without what was typed: an audit entry is read by
+# staff who may not see personal data, and is kept in every database dump.
+SEARCH_MARKERS = {"email": "[e-mail]", "phone": "[phone]", "name": "[name]"}
+
+
+def search_kind(term: str) -> str:
+    """What a search term looks for: "email", "phone" or "name". Without a
+    letter it is taken for (part of) a phone number: never a name."""
+    if "@" in term or "%40" in term.lower():
+        return "email"
+    if not any(char.isalpha() for char in term):
+        return "phone"
+    return "name"
+
+
+def audit_page(request: HttpRequest) -> str:
+    """The page a request showed, for an audit entry: its path and filters,
+    the search replaced by a marker of its kind (e-mail, phone, name) and any
+    address or phone number in another parameter redacted."""
+    parameters = []
+    for key, values in request.GET.lists():
+        for value in values:
+            if key == SEARCH_VAR:
+                value = SEARCH_MARKERS[search_kind(value)] if value.strip() else ""
+            else:
+                value = redact(value)
+            parameters.append((key, value))
+    query = urlencode(parameters, safe="[]")
+    return (request.path + (f"?{query}" if query else ""))[:1000]
 
 
 def audit_record(

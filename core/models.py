@@ -3,6 +3,8 @@ carry the personal-data rule (no rows: permissions only)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -70,4 +72,40 @@ class AuditEntry(models.Model):
         default_permissions = ("view",)
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user_label} {self.action} {self.object_repr}"
+        # Not `object_repr`: that is a signer's name for a change to a
+        # signature, and the title of an entry's page is read without two-factor.
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_label} {self.action} {self.object_type} {self.object_id}"
+
+
+class StaffLanguage(models.Model):
+    """The language a staff member last signed in with: the language the app
+    writes to them in (review notifications). Never asked for, never shown."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("staff language")
+        verbose_name_plural = _("staff languages")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}"
+
+    @classmethod
+    def remember(cls, *, user: Any, language: str) -> None:
+        if user.pk and language in dict(settings.LANGUAGES):
+            cls.objects.update_or_create(user=user, defaults={"language": language})
+
+    @classmethod
+    def of(cls, user: Any) -> str:
+        """Their language if known, else the site's (Khmer)."""
+        known = cls.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
+        return known or settings.LANGUAGE_CODE

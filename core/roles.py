@@ -137,6 +137,33 @@ def can_see_personal_data(
     return _holds_personal_data_access(user) and session_passed_two_factor(request.session, user)
 
 
+class HiddenBecause(enum.Enum):
+    """Why personal data is hidden from someone in a request, so the page
+    can say it and what to do (the rule itself is `can_see_personal_data`)."""
+
+    NOT_IN_ROLE = "not_in_role"  # no permission: an organiser can grant it
+    NO_TWO_FACTOR = "no_two_factor"  # permission, no authenticator: enrol
+    NOT_THIS_SESSION = "not_this_session"  # enrolled, code not given: sign in again
+
+
+def personal_data_hidden_because(request: HttpRequest) -> HiddenBecause | None:
+    """None when `can_see_personal_data(request)`, else the first missing step."""
+    if can_see_personal_data(request):
+        return None
+    user = getattr(request, "user", None)
+    if not (
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm(PERSONAL_DATA_PERMISSION)
+    ):
+        return HiddenBecause.NOT_IN_ROLE
+    if not has_two_factor(user):
+        return HiddenBecause.NO_TWO_FACTOR
+    return HiddenBecause.NOT_THIS_SESSION
+
+
 def _holds_personal_data_access(user: Any) -> bool:
     """Active staff with the dedicated permission and two-factor enrolled."""
     return bool(

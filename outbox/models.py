@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.db import models
@@ -7,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedTextField
+from core.redaction import redact
 
 
 class MessageQuerySet(models.QuerySet["Message"]):
@@ -67,8 +69,14 @@ class Message(models.Model):
         return f"<{self.key.replace(':', '.')}@sitthi>"
 
     def record_failure(self, error: str, max_attempts: int) -> None:
+        """Count a failed attempt. The error is kept for the admin (staff
+        without two-factor read it) and in every database dump, so it never
+        keeps an address: servers echo the refused recipient in their reply.
+        Redacted before it is cut, so an address cut in half cannot escape."""
         self.attempts += 1
-        self.last_error = error[:500]
+        if self.to:
+            error = re.sub(re.escape(self.to), "[email]", error, flags=re.IGNORECASE)
+        self.last_error = redact(error)[:500]
         if self.attempts >= max_attempts:
             self.status = self.Status.FAILED
         else:

@@ -137,6 +137,26 @@ def _deliver(email: EmailMultiAlternatives) -> None:
         raise
 
 
+def error_describe(error: BaseException) -> str:
+    """What went wrong, for the admin: the kind of error and the server's
+    replies. A refusal's recipients are left out (they are the signers'
+    addresses: `str()` of SMTPRecipientsRefused is a dict keyed by them);
+    what is left still passes through `Message.record_failure`'s redaction."""
+    kind = type(error).__name__
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = [_reply(code, text) for code, text in error.recipients.values()]
+        return f"{kind}: " + "; ".join(dict.fromkeys(replies))
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{kind}: {_reply(error.smtp_code, error.smtp_error)}"
+    return f"{kind}: {error}"
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return f"{code} {' '.join(text.split())}"
+
+
 def message_send(*, message_id: int) -> bool:
     """Send one message unless it was sent already. Returns True if it was sent now.
 
@@ -161,7 +181,7 @@ def message_send(*, message_id: int) -> bool:
         try:
             _deliver(email)
         except Exception as error:  # SMTP refusal, timeout, DNS: all retried the same way
-            message.record_failure(f"{type(error).__name__}: {error}", settings.OUTBOX_MAX_ATTEMPTS)
+            message.record_failure(error_describe(error), settings.OUTBOX_MAX_ATTEMPTS)
             logger.warning("outbox: sending %s failed (attempt %s)", message.key, message.attempts)
             return False
         message.mark_sent()

@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Question
 from campaigns.provinces import province_choices, province_name
-from core.audit import audit_record
+from core.audit import audit_page, audit_record, search_kind
 from core.models import AuditEntry
 from core.roles import can_see_personal_data
 from core.spreadsheet import starts_like_formula
@@ -244,6 +244,9 @@ class SignatureAdmin(admin.ModelAdmin):
     search_help_text = _(
         "A name (any spelling variant finds the person) or an exact e-mail address."
     )
+    # Without personal data an e-mail search would still answer "did this
+    # address sign?" (with a masked row): it is not offered then.
+    search_help_text_by_name = _("A name (any spelling variant finds the person).")
     date_hierarchy = "created_at"
     list_select_related = ["campaign"]
     list_per_page = 100
@@ -290,9 +293,27 @@ class SignatureAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        if "@" in term:
+        kind = search_kind(term)
+        if kind == "name":
+            return queryset.filter(name_key__contains=name_key(term)), False
+        if kind == "email" and self._personal(request):
             return queryset.filter(email_hash=email_hash(term)), False
-        return queryset.filter(name_key__contains=name_key(term)), False
+        # A phone number is never searched (it is stored encrypted, with no
+        # key to match on), and an address only with personal data: the
+        # answer is nothing, whether or not that person signed.
+        if kind == "email":
+            self.message_user(
+                request,
+                gettext("Searching by e-mail address needs two-factor sign-in."),
+                messages.WARNING,
+            )
+        return queryset.none(), False
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        if not self._personal(request):
+            changelist.search_help_text = self.search_help_text_by_name  # type: ignore[assignment]  # lazy text, as Django's own
+        return changelist
 
     # --- Personal data, masked unless allowed ---------------------------
 
@@ -408,7 +429,7 @@ class SignatureAdmin(admin.ModelAdmin):
                 request=request,
                 object_type="signatures.signature",
                 object_repr=gettext("Signature list"),
-                detail=request.get_full_path()[:1000],
+                detail=audit_page(request),
             )
         return response
 

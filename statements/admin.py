@@ -18,6 +18,14 @@ from statements.models import Attachment, PressContact, Signatory, Statement, Tr
 from statements.views import statement_context
 
 
+def waiting_for_review(user: Any) -> int | None:
+    """For the admin front page: how many statements wait for review, for
+    those who review them (None for everyone else: nothing to show)."""
+    if not user.has_perm(services.REVIEW_PERMISSION):
+        return None
+    return Statement.objects.filter(status=Statement.Status.IN_REVIEW).count()
+
+
 class SignatoryInline(admin.TabularInline):
     model = Signatory
     extra = 0

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from core.background import after_commit, task_queue
 from core.markup import render_markdown
+from core.models import StaffLanguage
 from outbox.services import message_queue, messages_cancel
 from signatures.models import Signature
 from statements import pdf
@@ -75,8 +77,10 @@ def statement_transition(
         statement = Statement.objects.select_for_update().get(pk=statement.pk)
         if action == Transition.Action.SUBMIT:
             transition = statement.submit(by=by, comment=comment)
+            review_notifications_queue(transition=transition)
         elif action == Transition.Action.SEND_BACK:
             transition = statement.send_back(by=by, comment=comment)
+            review_notifications_queue(transition=transition)
         elif action == Transition.Action.SCHEDULE:
             if publish_at is None:
                 raise ValidationError(_("Choose when to publish."))
@@ -86,6 +90,88 @@ def statement_transition(
         else:
             transition = statement.unpublish(by=by, comment=comment)
     return transition
+
+
+# --- Telling people about review ----------------------------------------------
+
+REVIEW_PERMISSION = ACTION_PERMISSIONS[Transition.Action.SEND_BACK]
+# Which mail each move sends (templates/emails/statements/<name>.txt, _subject.txt).
+REVIEW_MAILS = {
+    Transition.Action.SUBMIT: "review_requested",
+    Transition.Action.SEND_BACK: "sent_back",
+}
+
+
+def reviewers_of(*, statement: Statement) -> list[Any]:
+    """Who is told a statement waits for review: active staff who may send
+    it back (the review permission, by group, by hand or as superuser)."""
+    reviewers = get_user_model().objects.with_perm(  # type: ignore[attr-defined]
+        REVIEW_PERMISSION,
+        is_active=True,
+        include_superusers=True,
+        backend="django.contrib.auth.backends.ModelBackend",
+    )
+    return list(reviewers.filter(is_staff=True).exclude(email="").order_by("pk"))
+
+
+def authors_of(*, statement: Statement) -> list[Any]:
+    """Who is told a statement was sent back: who wrote it and who submitted
+    it this time, if still active staff."""
+    last_submit = (
+        statement.transitions.filter(action=Transition.Action.SUBMIT)
+        .select_related("by")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    people = {
+        person.pk: person
+        for person in (statement.created_by, last_submit.by if last_submit else None)
+        if person is not None and person.is_active and person.is_staff and person.email
+    }
+    return list(people.values())
+
+
+def review_notifications_queue(*, transition: Transition) -> int:
+    """Mail the people a workflow move concerns, through the outbox, in the
+    transaction of the move: reviewers when a statement is submitted, its
+    authors when it is sent back; never the person who made the move. One
+    outbox key per move and person, so queuing again sends nothing twice.
+    Returns how many were queued."""
+    template = REVIEW_MAILS.get(Transition.Action(transition.action))
+    if template is None:
+        return 0
+    statement = transition.statement
+    if transition.action == Transition.Action.SUBMIT:
+        recipients = reviewers_of(statement=statement)
+    else:
+        recipients = authors_of(statement=statement)
+    queued = 0
+    for person in recipients:
+        if person.pk == transition.by_id:
+            continue
+        language = StaffLanguage.of(person)
+        with translation.override(language):
+            context = {
+                "statement": statement,
+                "title": statement.text("title", language),
+                "by": transition.by.get_full_name() or transition.by.get_username()
+                if transition.by
+                else "",
+                "comment": transition.comment,
+                "admin_url": settings.SITE_URL
+                + reverse("admin:statements_statement_change", args=[statement.pk]),
+            }
+            subject = render_to_string(f"emails/statements/{template}_subject.txt", context)
+            text = render_to_string(f"emails/statements/{template}.txt", context)
+        message_queue(
+            key=f"statement-review:{transition.pk}:{person.pk}",
+            to=person.email,
+            subject=subject,
+            text=text,
+            headers={"Content-Language": language},
+        )
+        queued += 1
+    return queued
 
 
 def statement_publish(*, statement: Statement, by: Any, comment: str = "") -> Transition:
