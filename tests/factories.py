@@ -9,10 +9,13 @@ the app would have written and the e-mail hash the app would have computed.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from allauth.mfa import app_settings
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.utils import timezone
@@ -189,3 +192,16 @@ def make_statement(
     if campaign is not None:
         statement.campaigns.add(campaign)
     return statement
+
+
+def totp_now(secret: str) -> str:
+    """The code of the current period, as an authenticator app shows it.
+
+    The server accepts only the current period (allauth's tolerance is 0):
+    in a period's last seconds, wait for the next one, as a person would, so
+    that the code cannot expire between typing and checking on a busy machine."""
+    period = app_settings.TOTP_PERIOD
+    left = period - time.time() % period
+    if left < 8:
+        time.sleep(left + 0.1)
+    return format_hotp_value(hotp_value(secret, int(time.time()) // period))

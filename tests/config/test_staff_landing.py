@@ -3,7 +3,6 @@ is offered an account."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from core import roles
-from tests.factories import PASSWORD, TOTP_SECRET, make_staff
+from tests.factories import PASSWORD, TOTP_SECRET, make_staff, totp_now
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +23,9 @@ def sign_in_through_pages(client: Client, user: Any, language: str, next_url: st
     )
     assert response.status_code == 302, response.content.decode()[:500]
     if "/2fa/authenticate/" in response["Location"]:
-        response = client.post(response["Location"], {"code": totp_now()})
+        response = client.post(response["Location"], {"code": totp_now(TOTP_SECRET)})
         assert response.status_code == 302, response.content.decode()[:500]
     return str(response["Location"])
-
-
-def totp_now() -> str:
-    from allauth.mfa import app_settings
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
-    return format_hotp_value(hotp_value(TOTP_SECRET, int(time.time()) // app_settings.TOTP_PERIOD))
 
 
 @pytest.mark.parametrize("language", ["km", "en"])

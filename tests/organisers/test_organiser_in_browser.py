@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,14 @@ import pytest
 
 from core import roles
 from tests.conftest import axe_violations
-from tests.factories import PASSWORD, TOTP_SECRET, make_campaign, make_signature, make_staff
-
-
-def totp_now(secret: str) -> str:
-    """The code of the current period, as an authenticator app shows it.
-
-    The server accepts only the current period (allauth's tolerance is 0):
-    in a period's last seconds, wait for the next one, as a person would, so
-    that the code cannot expire between typing and checking on a busy machine."""
-    from allauth.mfa import app_settings
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
-    period = app_settings.TOTP_PERIOD
-    left = period - time.time() % period
-    if left < 8:
-        time.sleep(left + 0.1)
-    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
+from tests.factories import (
+    PASSWORD,
+    TOTP_SECRET,
+    make_campaign,
+    make_signature,
+    make_staff,
+    totp_now,
+)
 
 
 @pytest.mark.browser
