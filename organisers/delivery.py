@@ -131,6 +131,9 @@ def delivery_context(campaign: Campaign, language: str = "both") -> dict[str, An
         "language": language,
         "languages": languages,
         "html_lang": languages[0],
+        # Khmer digits in a Khmer document; a bilingual one keeps the digits
+        # both kinds of reader know.
+        "figures_language": languages[0] if len(languages) == 1 else "en",
         "title": texts[0]["title"],
         "texts": texts,
         "headings": {key: _in_each(message, languages) for key, message in HEADINGS.items()},

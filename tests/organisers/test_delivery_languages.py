@@ -55,6 +55,8 @@ def test_a_khmer_document_prints_each_heading_once_and_no_english(
     for english in [*ENGLISH_HEADINGS, "Not given", "Australia", "Kampot", "To:", "Signers"]:
         assert english not in text, english
     assert "National Election Committee" not in text and "right to vote" not in text
+    # Figures in Khmer digits: the total and each country's count.
+    assert "២" in words and words.count("១") >= 2
 
 
 def test_an_english_document_prints_no_khmer_at_all(campaign: Campaign, tmp_path: Path) -> None:
@@ -66,6 +68,7 @@ def test_an_english_document_prints_no_khmer_at_all(campaign: Campaign, tmp_path
     assert text.count("Not given") == 2  # in the English column, in English
     assert "Australia" in text and "Kampot" in text
     assert "Signers who agreed to be named" in text
+    assert "2" in text.split()  # the total, in the digits of the document's language
 
 
 def test_a_bilingual_document_prints_each_heading_once_in_each_language(

@@ -21,7 +21,7 @@ from campaigns.models import Campaign, Question
 from core import roles
 from organisers.models import Invalidation
 from statements import services
-from statements.models import Transition
+from statements.models import Statement, Transition
 from tests.factories import make_signature, make_staff, make_statement, sign_in
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -245,6 +245,16 @@ def test_time_zone_shown_where_times_are_entered_and_shown(
     assert form.count(zone) >= 3
     dashboard = visible_text(staff_client.get(km("organisers:dashboard", campaign.slug)).content)
     assert zone in dashboard
+    # The statement workflow's own "publish at" input, beside the header's note.
+    statement = make_statement(status=Statement.Status.IN_REVIEW)
+    workflow = visible_text(
+        staff_client.get(km("admin:statements_statement_change", statement.pk)).content
+    )
+    assert (
+        'id="workflow-publish-at"'
+        in staff_client.get(km("admin:statements_statement_change", statement.pk)).content.decode()
+    )
+    assert workflow.count(zone) >= 2
     # Django's own note (when the browser's clock is in another zone), in Khmer.
     catalogue = staff_client.get(km("admin:jsi18n")).content.decode()
     assert json.dumps("ម៉ោងម៉ាស៊ីនមេ")[1:-1] in catalogue  # written \\u-escaped
