@@ -42,23 +42,14 @@ CRITERIA_LABELS = {
 }
 
 
-class Invalidation(models.Model):
-    """Invalidating every signature that matches criteria, as a job.
-
-    Criteria are stored as entered so the audit log says exactly what was
-    matched; `total` is the count previewed when it started.
-    """
+class Job(models.Model):
+    """What every organisers' background job has: its campaign, its state,
+    why it failed, and who asked for it when."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, verbose_name=_("campaign"))
-    criteria = models.JSONField(_("criteria"), default=dict)
-    reason = models.CharField(_("reason"), max_length=300)
     status = models.CharField(
         _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
     )
-    total = models.PositiveIntegerField(_("matching when started"), default=0)
-    processed = models.PositiveIntegerField(_("examined"), default=0)
-    invalidated = models.PositiveIntegerField(_("invalidated"), default=0)
-    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     error = models.CharField(_("error"), max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -68,6 +59,28 @@ class Invalidation(models.Model):
         verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED}
+
+
+class Invalidation(Job):
+    """Invalidating every signature that matches criteria, as a job.
+
+    Criteria are stored as entered so the audit log says exactly what was
+    matched; `total` is the count previewed when it started.
+    """
+
+    criteria = models.JSONField(_("criteria"), default=dict)
+    reason = models.CharField(_("reason"), max_length=300)
+    total = models.PositiveIntegerField(_("matching when started"), default=0)
+    processed = models.PositiveIntegerField(_("examined"), default=0)
+    invalidated = models.PositiveIntegerField(_("invalidated"), default=0)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # The preview this job was started from (the nonce inside its signed
     # token): unique, so one preview starts one job however often the button
@@ -109,10 +122,6 @@ class Invalidation(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, round(100 * self.processed / self.total))
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED}
 
     @property
     def may_be_undone(self) -> bool:
@@ -162,7 +171,7 @@ def readable_file_name(*, campaign: Campaign, what: str, language: str, day: dat
 FILE_LANGUAGES = [("km", "ខ្មែរ"), ("en", "English"), ("both", "ខ្មែរ + English")]
 
 
-class GeneratedFile(models.Model):
+class GeneratedFile(Job):
     """A file built by a job (large export, delivery document), downloadable
     by the person who asked for it until it expires."""
 
@@ -172,10 +181,6 @@ class GeneratedFile(models.Model):
         DELIVERY_COUNTS = "delivery_counts", _("Delivery document, counts only")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, verbose_name=_("campaign"))
-    status = models.CharField(
-        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
-    )
     file = models.FileField(_("file"), upload_to="organisers/", blank=True)
     options = models.JSONField(_("options"), default=dict, blank=True)  # e.g. the export's format
     language = models.CharField(_("language"), max_length=4, choices=FILE_LANGUAGES, default="km")
@@ -183,16 +188,7 @@ class GeneratedFile(models.Model):
     # Progress, as invalidation jobs report it: rows (or names) to write, and written.
     total = models.PositiveIntegerField(_("rows to write"), default=0)
     processed = models.PositiveIntegerField(_("rows written"), default=0)
-    error = models.CharField(_("error"), max_length=500, blank=True)
     token = models.CharField(max_length=40, default=new_download_token, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
@@ -208,10 +204,6 @@ class GeneratedFile(models.Model):
         if self.status == JobStatus.DONE:
             return 100
         return 0 if not self.total else min(100, round(100 * self.processed / self.total))
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED}
 
     @property
     def download_name(self) -> str:

@@ -89,43 +89,18 @@ class CountryPresentFilter(admin.SimpleListFilter):
         return queryset.filter(country=self.value()) if self.value() else queryset
 
 
-class SuspectReasonFilter(admin.SimpleListFilter):
-    """Why signatures are held, one choice per reason: with the campaign and
-    the day (date hierarchy) a moderator selects one event's batch, e.g.
-    everyone over the rate limit on one Wi-Fi, and approves it in one action."""
+class ReasonFilter(admin.SimpleListFilter):
+    """One choice per reason given for a status (`status`, `reason_field`)."""
 
-    title = _("why suspect")
-    parameter_name = "suspect_reason"
+    status: str
+    reason_field: str
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         reasons = (
-            Signature.objects.filter(status=Signature.Status.SUSPECT)
-            .exclude(suspect_reason="")
-            .order_by("suspect_reason")
-            .values_list("suspect_reason", flat=True)
-            .distinct()
-        )
-        return [(reason, reason) for reason in reasons]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Signature]) -> QuerySet[Signature]:
-        if not self.value():
-            return queryset
-        return queryset.filter(status=Signature.Status.SUSPECT, suspect_reason=self.value())
-
-
-class InvalidationReasonFilter(admin.SimpleListFilter):
-    """Why signatures were invalidated, one choice per reason given (by hand
-    or by a job's reason)."""
-
-    title = _("why invalidated")
-    parameter_name = "invalidation_reason"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        reasons = (
-            Signature.objects.filter(status=Signature.Status.INVALIDATED)
-            .exclude(invalidation_reason="")
-            .order_by("invalidation_reason")
-            .values_list("invalidation_reason", flat=True)
+            Signature.objects.filter(status=self.status)
+            .exclude(**{self.reason_field: ""})
+            .order_by(self.reason_field)
+            .values_list(self.reason_field, flat=True)
             .distinct()[:200]
         )
         return [(reason, reason) for reason in reasons]
@@ -133,9 +108,27 @@ class InvalidationReasonFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Signature]) -> QuerySet[Signature]:
         if not self.value():
             return queryset
-        return queryset.filter(
-            status=Signature.Status.INVALIDATED, invalidation_reason=self.value()
-        )
+        return queryset.filter(status=self.status, **{self.reason_field: self.value()})
+
+
+class SuspectReasonFilter(ReasonFilter):
+    """Why signatures are held: with the campaign and the day (date
+    hierarchy) a moderator selects one event's batch, e.g. everyone over the
+    rate limit on one Wi-Fi, and approves it in one action."""
+
+    title = _("why suspect")
+    parameter_name = "suspect_reason"
+    status = Signature.Status.SUSPECT
+    reason_field = "suspect_reason"
+
+
+class InvalidationReasonFilter(ReasonFilter):
+    """Why signatures were invalidated (by hand, or a job's reason)."""
+
+    title = _("why invalidated")
+    parameter_name = "invalidation_reason"
+    status = Signature.Status.INVALIDATED
+    reason_field = "invalidation_reason"
 
 
 class InvalidationJobs(Protocol):
