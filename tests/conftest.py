@@ -5,6 +5,7 @@ On a laptop without it they skip with the reason; with CI=true a missing
 service is a failure, never a skip.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -192,42 +193,76 @@ def smtp_server(settings: Any) -> Iterator[SmtpSink]:
 
 # --- A real Celery worker -----------------------------------------------
 
+# What a test may give the shared worker per test rather than per process:
+# the worker reads them before each task (below), so one worker serves every
+# test of a pytest process. Anything else (or another concurrency) gets a
+# worker of its own, as every test once did.
+PER_TEST_WORKER_ENV = {"EMAIL_URL", "MEDIA_ROOT"}
 
-@pytest.fixture
-def celery_worker_process(
-    transactional_db: None, settings: Any
-) -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start real `celery worker` processes on the test database, through Redis.
+# Runs `celery worker` with one addition: before each task the pool process
+# reads the current test's settings from the file named by
+# SITTHI_TEST_WORKER_SETTINGS. When the test changed since the last task, it
+# forgets what the previous test left in this process (kept SMTP connections,
+# the signing rules, content types: the test database was flushed in between),
+# then applies the new test's queue (for tasks that queue tasks), e-mail
+# server and media folder, read as settings.py reads CELERY_QUEUE, EMAIL_URL
+# and MEDIA_ROOT from the environment.
+WORKER_MAIN = """
+import json, os, sys
+from celery.signals import task_prerun
 
-    Tasks are no longer eager in this test. Each test gets its own queue so a
-    stray worker elsewhere never takes its tasks. Call the fixture to start a
-    worker: `worker = celery_worker_process(env={"EMAIL_URL": smtp_server.url})`.
-    """
-    if not _redis_up():
-        _missing_service("a Celery worker needs Redis: set REDIS_URL=redis://...")
-    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
-    database = settings.DATABASES["default"]
-    started: list[subprocess.Popen] = []
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
-    previous_routes = celery_app.amqp.queues
-    celery_app.amqp.__dict__.pop("queues", None)
+applied = {"text": None, "override": None}
 
-    def start(env: dict[str, str] | None = None, concurrency: int = 1) -> subprocess.Popen:
-        worker_env = {
-            **os.environ,
-            "DATABASE_URL": _database_url(database),
-            "REDIS_URL": settings.REDIS_URL,
-            "CELERY_QUEUE": queue,
-            "PYTHONUNBUFFERED": "1",
-            **(env or {}),
-        }
-        log = open(BASE_DIR / "var" / f"worker-{queue}-{len(started)}.log", "w")  # noqa: SIM115
+def per_test_settings(**kwargs):
+    if "SITTHI_TEST_WORKER_SETTINGS" not in os.environ:  # a test's own worker
+        return
+    with open(os.environ["SITTHI_TEST_WORKER_SETTINGS"]) as file:
+        text = file.read()
+    if text == applied["text"]:
+        return
+    import environ
+    from celery import current_app
+    from django.contrib.contenttypes.models import ContentType
+    from django.test.utils import override_settings
+    from outbox.services import mail_connections_close
+    from signatures.policy import forget_rules
+
+    if applied["override"] is not None:
+        applied["override"].disable()
+    mail_connections_close()
+    forget_rules()
+    ContentType.objects.clear_cache()
+    current_test = json.loads(text)
+    # Tasks queued by a task go to the test's queue, as with CELERY_QUEUE.
+    current_app.conf.task_default_queue = current_test["queue"]
+    env = current_test["env"]
+    values = {}
+    if env.get("EMAIL_URL"):
+        values.update(environ.Env.email_url_config(env["EMAIL_URL"]))
+    if env.get("MEDIA_ROOT"):
+        values["MEDIA_ROOT"] = env["MEDIA_ROOT"]
+    override = override_settings(**values)
+    override.enable()
+    applied.update(text=text, override=override)
+
+task_prerun.connect(per_test_settings, weak=False)
+from celery.__main__ import main
+sys.argv = ["celery", *sys.argv[1:]]
+main()
+"""
+
+
+def _start_worker(
+    *, name: str, queue: str, env: dict[str, str], concurrency: int = 1
+) -> subprocess.Popen:
+    log_path = BASE_DIR / "var" / f"worker-{name}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "celery",
+                "-c",
+                WORKER_MAIN,
                 "-A",
                 "config",
                 "worker",
@@ -243,29 +278,164 @@ def celery_worker_process(
                 "--without-mingle",
                 "--without-heartbeat",
                 "-n",
-                f"{queue}-{len(started)}@%h",
+                f"{name}@localhost",
             ],
             cwd=BASE_DIR,
-            env=worker_env,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        started.append(process)
-        _wait_for_worker(log.name, process)
+    _wait_for_worker(str(log_path), process)
+    return process
+
+
+def _stop_worker(process: subprocess.Popen) -> None:
+    # A cold shutdown (SIGQUIT) stops at once, where a warm one (SIGTERM)
+    # takes seconds to wind the pool down.
+    if process.poll() is None:
+        process.send_signal(signal.SIGQUIT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@dataclass
+class SharedWorker:
+    """One Celery worker per pytest process, lent to one test at a time.
+
+    It consumes only the queue of the test it is lent to (added and
+    cancelled through Celery's remote control), so tasks a test queues wait
+    in its own queue until the test starts "its" worker, as with a worker of
+    its own, and a task left over from one test never reaches the next."""
+
+    name: str
+    settings_file: Path
+    process: subprocess.Popen | None = None
+
+    def running(self, env: dict[str, str]) -> subprocess.Popen:
+        if self.process is None or self.process.poll() is not None:
+            self.process = _start_worker(
+                name=self.name,
+                # A queue no task is sent to: the tests' queues are added one by one.
+                queue=f"{self.name}-idle",
+                env={**env, "SITTHI_TEST_WORKER_SETTINGS": str(self.settings_file)},
+            )
+        return self.process
+
+    @property
+    def destination(self) -> list[str]:
+        return [f"{self.name}@localhost"]
+
+    def lend(self, queue: str) -> None:
+        for _attempt in range(3):
+            if celery_app.control.add_consumer(
+                queue, destination=self.destination, reply=True, timeout=5
+            ):
+                return
+        raise RuntimeError(f"the shared celery worker never took queue {queue}")
+
+    def take_back(self, queue: str) -> None:
+        """Stop consuming the test's queue; a worker still holding one of its
+        tasks (running, prefetched or waiting for a retry) after a few
+        seconds is stopped, and the next test gets a fresh one."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = None
+            return
+        cancelled = celery_app.control.cancel_consumer(
+            queue, destination=self.destination, reply=True, timeout=5
+        )
+        deadline = time.monotonic() + 5
+        while cancelled and not self._idle():
+            if time.monotonic() > deadline:
+                cancelled = []
+                break
+            time.sleep(0.05)
+        if not cancelled:
+            self.stop()
+
+    def _idle(self) -> bool:
+        inspect = celery_app.control.inspect(destination=self.destination, timeout=2, limit=1)
+        for held in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+            if not held or any(held.values()):
+                return False
+        return True
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_worker(self.process)
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def _shared_celery_worker(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SharedWorker]:
+    """Started by the first test that asks for a worker; stopped before the
+    test database is dropped."""
+    name = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    worker = SharedWorker(name=name, settings_file=tmp_path_factory.mktemp("worker") / "env.json")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def celery_worker_process(
+    transactional_db: None,
+    settings: Any,
+    request: pytest.FixtureRequest,
+    _shared_celery_worker: SharedWorker,
+) -> Iterator[Callable[..., subprocess.Popen]]:
+    """A real Celery worker on the test database, through Redis.
+
+    Tasks are no longer eager in this test. Each test gets its own queue, so
+    a stray worker elsewhere never takes its tasks. Call the fixture to start
+    a worker: `worker = celery_worker_process(env={"EMAIL_URL": smtp_server.url})`.
+    With only EMAIL_URL and MEDIA_ROOT in `env` and one pool process, the
+    worker is this pytest process's shared one (Django and Celery set up
+    once, not per test); otherwise it is a worker of the test's own."""
+    if not _redis_up():
+        _missing_service("a Celery worker needs Redis: set REDIS_URL=redis://...")
+    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    base_env = {
+        "DATABASE_URL": _database_url(settings.DATABASES["default"]),
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    own_workers: list[subprocess.Popen] = []
+    lent = False
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    previous_routes = celery_app.amqp.queues
+    celery_app.amqp.__dict__.pop("queues", None)
+
+    def start(env: dict[str, str] | None = None, concurrency: int = 1) -> subprocess.Popen:
+        nonlocal lent
+        env = env or {}
+        if not lent and concurrency == 1 and set(env) <= PER_TEST_WORKER_ENV:
+            # Written before the worker takes the queue: no task of this test
+            # runs with the previous test's settings.
+            _shared_celery_worker.settings_file.write_text(
+                json.dumps({"test": request.node.nodeid, "queue": queue, "env": env})
+            )
+            process = _shared_celery_worker.running(base_env)
+            _shared_celery_worker.lend(queue)
+            lent = True
+            return process
+        process = _start_worker(
+            name=f"{queue}-{len(own_workers)}",
+            queue=queue,
+            env={**base_env, "CELERY_QUEUE": queue, **env},
+            concurrency=concurrency,
+        )
+        own_workers.append(process)
         return process
 
-    (BASE_DIR / "var").mkdir(exist_ok=True)
     yield start
-    # The test is over: a cold shutdown (SIGQUIT) stops at once, where a warm
-    # one (SIGTERM) takes seconds to wind the pool down.
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGQUIT)
-    for process in started:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    if lent:
+        _shared_celery_worker.take_back(queue)
+    for process in own_workers:
+        _stop_worker(process)
     celery_app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
     celery_app.amqp.__dict__["queues"] = previous_routes
 

@@ -4,6 +4,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,12 @@ def production_site(
         running_smtp() as smtp,
         stack_on(database, redis, smtp, collected_static, tmp_path_factory.mktemp("site")) as stack,
     ):
-        stack.start_web(workers=1)
+        # The one-off Python that the sign-in test creates its user with sets
+        # Django up while gunicorn does, not after it.
+        with ThreadPoolExecutor(max_workers=1) as boots:
+            runner = boots.submit(stack.python, "")
+            stack.start_web(workers=1)
+            runner.result()
         yield stack
 
 
