@@ -30,6 +30,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -210,7 +211,21 @@ def _give_to_postgres(folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def fault_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayPostgres]:
+def fault_run_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The migrated cluster and the collected static files, built once a run
+    and side by side: migrate and collectstatic are separate processes of
+    many seconds each, and neither needs the other."""
+    tmp_path_factory.getbasetemp()  # created once, before the threads ask for it
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        golden = pool.submit(
+            made_once_per_run, tmp_path_factory, "fault-pg-golden", _migrated_cluster
+        )
+        static = pool.submit(made_once_per_run, tmp_path_factory, "fault-static", _collect_static)
+        return {"golden": golden.result() / "data", "static": static.result()}
+
+
+@pytest.fixture(scope="session")
+def fault_postgres(request: pytest.FixtureRequest) -> Iterator[ThrowawayPostgres]:
     """One throwaway cluster per test process, with a migrated template database.
 
     Tests stop and restart it, so test processes never share one; they share
@@ -219,7 +234,7 @@ def fault_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Throwaw
         missing(f"fault tests need PostgreSQL binaries in {PG_BIN}")
     if os.geteuid() == 0 and not shutil.which("runuser"):
         missing("fault tests run as root need `runuser` to start PostgreSQL as postgres")
-    golden = made_once_per_run(tmp_path_factory, "fault-pg-golden", _migrated_cluster) / "data"
+    golden: Path = request.getfixturevalue("fault_run_files")["golden"]
     root = Path(tempfile.mkdtemp(prefix="sitthi-fault-pg-"))
     _give_to_postgres(root)
     cluster = ThrowawayPostgres(root=root, port=free_port())
@@ -333,12 +348,14 @@ class FaultySmtp:
     `stall` keeps a client waiting after RCPT (before any data) until
     `release()`: a test can kill the worker in the middle of sending.
     `silent` never answers DATA in time: the client times out.
+    Mail to `SETTLED_TO` (see `settled()`) is kept apart, in `markers`.
     """
 
     host: str
     port: int
     mode: str = "accept"  # accept | refuse | silent | stall
     received: list[EmailMessage] = field(default_factory=list)
+    markers: list[EmailMessage] = field(default_factory=list)
     attempts: int = 0
     stalled: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
@@ -378,8 +395,38 @@ class _FaultyHandler:
         if self.sink.mode == "silent":
             await asyncio.sleep(30)
             return "451 4.3.0 Too slow"
-        self.sink.received.append(message_from_bytes(envelope.content))
+        message = message_from_bytes(envelope.content)
+        if envelope.rcpt_tos == [SETTLED_TO]:
+            self.sink.markers.append(message)
+        else:
+            self.sink.received.append(message)
         return "250 Message accepted"
+
+
+# The address of the mail `settled()` sends behind everything else.
+SETTLED_TO = "settled@sitthi.test"
+QUEUE_MARKER = """
+from django.db import transaction
+from outbox.services import message_queue
+with transaction.atomic():
+    message_queue(key={key!r}, to={to!r}, subject="Settled", text="Settled")
+"""
+
+
+def settled(stack: FaultStack, smtp: FaultySmtp, *, idle: bool = False) -> None:
+    """Wait until everything queued so far has been handled, a duplicate
+    included, were one coming: instead of sleeping "long enough", queue one
+    more mail and wait for it. One worker takes one task at a time (prefetch
+    1, concurrency 1, late acknowledgement), in the order they were queued,
+    so when this mail arrives every task queued before it has finished.
+    With several workers alive, `idle` also waits until no task is left in
+    the queue or taken and unacknowledged (one ahead of the marker may still
+    be running on another worker)."""
+    before = len(smtp.markers)
+    stack.python(QUEUE_MARKER.format(key=f"test:settled-{time.monotonic_ns()}", to=SETTLED_TO))
+    wait_until(lambda: len(smtp.markers) > before, 120, "the marker mail queued behind the rest")
+    if idle:
+        wait_until(lambda: stack.tasks_waiting() == 0, 120, "no task queued or running")
 
 
 @contextmanager
@@ -419,9 +466,9 @@ def _collect_static(root: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def collected_static(fault_run_files: dict[str, Path]) -> Path:
     """collectstatic once a run: production settings serve hashed files through WhiteNoise."""
-    return made_once_per_run(tmp_path_factory, "fault-static", _collect_static)
+    return fault_run_files["static"]
 
 
 # Reads snippets ("<bytes>\n<code>", UTF-8) from stdin, runs each, and answers
@@ -475,6 +522,7 @@ class FaultStack:
     logs: Path
     processes: list[subprocess.Popen] = field(default_factory=list)
     web_url: str = ""
+    _booting: list[tuple[Callable[[], Any], str]] = field(default_factory=list)
     _runner: subprocess.Popen | None = None
     _runner_env: dict[str, str] = field(default_factory=dict)
 
@@ -486,19 +534,7 @@ class FaultStack:
         snippets it drops its database and cache connections, as a web
         process does between requests; its broker connection lives on, as a
         web process's does, and reconnects after a Redis restart."""
-        env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings"}
-        if self._runner is None or self._runner.poll() is not None or self._runner_env != env:
-            self._stop_runner()
-            self._runner = subprocess.Popen(
-                [sys.executable, "-c", SNIPPET_RUNNER],
-                cwd=BASE_DIR,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._log("python"),
-            )
-            self._runner_env = env
-        runner = self._runner
+        runner = self.warm_python()
         assert runner.stdin and runner.stdout
         encoded = code.encode()
         runner.stdin.write(f"{len(encoded)}\n".encode() + encoded)
@@ -518,6 +554,24 @@ class FaultStack:
             raise RuntimeError(f"python failed: {output}")
         return output
 
+    def warm_python(self) -> subprocess.Popen:
+        """Start the snippet process for the current environment, if it is not
+        running yet, without waiting for it: it sets Django up while the test
+        starts other processes, and reads its first snippet once it is ready."""
+        env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings"}
+        if self._runner is None or self._runner.poll() is not None or self._runner_env != env:
+            self._stop_runner()
+            self._runner = subprocess.Popen(
+                [sys.executable, "-c", SNIPPET_RUNNER],
+                cwd=BASE_DIR,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._log("python"),
+            )
+            self._runner_env = env
+        return self._runner
+
     def _stop_runner(self) -> None:
         if self._runner is not None and self._runner.poll() is None:
             self._runner.kill()
@@ -536,7 +590,10 @@ class FaultStack:
     def _log(self, name: str) -> Any:
         return open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
 
-    def start_web(self, workers: int = 2) -> subprocess.Popen:
+    def start_web(self, workers: int = 2, *, wait: bool = True) -> subprocess.Popen:
+        """gunicorn with `workers` workers. With `wait=False` it boots while
+        the test goes on; `wait_ready()` waits for it (and for every other
+        process started so)."""
         port = free_port()
         process = subprocess.Popen(
             [
@@ -569,10 +626,14 @@ class FaultStack:
                 raise RuntimeError(f"gunicorn exited: {self.log_text('web')[-3000:]}")
             return get(self.web_url + "/healthz")[0] in {200, 503}
 
-        wait_until(answering, 60, "gunicorn to answer")
+        self._booting.append((answering, "gunicorn to answer"))
+        if wait:
+            self.wait_ready()
         return process
 
-    def start_worker(self, name: str = "worker", concurrency: int = 1) -> subprocess.Popen:
+    def start_worker(
+        self, name: str = "worker", concurrency: int = 1, *, wait: bool = True
+    ) -> subprocess.Popen:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -602,26 +663,45 @@ class FaultStack:
             start_new_session=True,  # its own process group: kill it with its pool children
         )
         self.processes.append(process)
-        wait_until(
-            lambda: _worker_ready(self, name, process), 60, f"celery worker {name} to be ready"
+        self._booting.append(
+            (lambda: _worker_ready(self, name, process), f"celery worker {name} to be ready")
         )
+        if wait:
+            self.wait_ready()
         return process
+
+    def wait_ready(self) -> None:
+        """Wait until every process started is ready. They boot side by side,
+        and the snippet process with them: each sets Django up, for seconds."""
+        self.warm_python()
+        while self._booting:
+            check, what = self._booting[0]
+            wait_until(check, 60, what)
+            self._booting.pop(0)
+
+    def tasks_waiting(self) -> int:
+        """Tasks in the stack's queue, or taken by a worker and not acknowledged
+        yet (the broker's `unacked` set: with late acknowledgement, a task is
+        there until it has finished)."""
+        import redis
+
+        with redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=5) as client:
+            return int(client.llen(self.env["CELERY_QUEUE"])) + int(client.hlen("unacked"))
 
     def log_text(self, name: str) -> str:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop_all(self) -> None:
+        """Kill every process at once: their database, broker and mail server
+        are thrown away with them, so a warm shutdown (seconds of waiting for
+        gunicorn's and Celery's graceful timeouts) would protect nothing."""
         self._stop_runner()
         for process in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        for process in self.processes:
+            process.wait(timeout=15)
 
 
 def _worker_ready(stack: FaultStack, name: str, process: subprocess.Popen) -> bool:

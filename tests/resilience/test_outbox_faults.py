@@ -6,7 +6,6 @@ Redis and counts what a real SMTP server received.
 
 import os
 import signal
-import time
 
 from tests.resilience.conftest import (
     FaultStack,
@@ -14,6 +13,7 @@ from tests.resilience.conftest import (
     ThrowawayPostgres,
     ThrowawayRedis,
     pool_children,
+    settled,
     wait_until,
 )
 
@@ -51,11 +51,6 @@ def outbox_row(stack: FaultStack, key: str) -> dict[str, str]:
     }
 
 
-def settle() -> None:
-    """Leave time for a duplicate to arrive, if one were going to."""
-    time.sleep(3)
-
-
 def test_mail_queued_while_redis_is_down_is_sent_once_when_it_is_back(
     fault_stack: FaultStack, fault_redis: ThrowawayRedis, fault_smtp: FaultySmtp
 ) -> None:
@@ -70,7 +65,7 @@ def test_mail_queued_while_redis_is_down_is_sent_once_when_it_is_back(
     fault_redis.start()  # empty: whatever was queued in it before is gone
     fault_stack.python(FLUSH_AFTER_GRACE)
     fault_smtp.wait_for(1)
-    settle()
+    settled(fault_stack, fault_smtp)
     assert fault_smtp.message_ids() == ["<test.redis-down@sitthi>"]
     assert outbox_row(fault_stack, "test:redis-down")["status"] == "sent"
 
@@ -85,7 +80,7 @@ def test_redis_restarted_with_tasks_queued_loses_no_mail(
     fault_stack.start_worker()
     fault_stack.python(FLUSH_AFTER_GRACE)
     fault_smtp.wait_for(5)
-    settle()
+    settled(fault_stack, fault_smtp)
     assert sorted(fault_smtp.message_ids()) == [f"<test.lost-{n}@sitthi>" for n in range(5)]
 
 
@@ -95,7 +90,11 @@ def test_a_pool_process_killed_mid_sending_is_redelivered_and_sends_once(
     fault_smtp.mode = "stall"
     # Both workers up before the mail is queued: starting one takes seconds on
     # a busy machine, longer than the SMTP timeout of the stalled sender.
-    workers = [fault_stack.start_worker("worker-a"), fault_stack.start_worker("worker-b")]
+    workers = [
+        fault_stack.start_worker("worker-a", wait=False),
+        fault_stack.start_worker("worker-b", wait=False),
+    ]
+    fault_stack.wait_ready()
     fault_stack.python(QUEUE.format(key="test:child-killed"))
     assert fault_smtp.stalled.wait(30), "no worker started sending"
 
@@ -110,7 +109,7 @@ def test_a_pool_process_killed_mid_sending_is_redelivered_and_sends_once(
 
     # Late acknowledgement: the broker hands the task out again, no flush needed.
     fault_smtp.wait_for(1)
-    settle()
+    settled(fault_stack, fault_smtp, idle=True)  # two workers: either may hold a duplicate
     assert fault_smtp.message_ids() == ["<test.child-killed@sitthi>"]
     assert outbox_row(fault_stack, "test:child-killed")["status"] == "sent"
 
@@ -128,12 +127,12 @@ def test_a_whole_worker_killed_mid_sending_is_finished_by_another_once(
     doomed.wait(timeout=10)
     fault_smtp.mode = "accept"
     fault_smtp.release()
-    settle()
+    settled(fault_stack, fault_smtp)
     assert fault_smtp.received == []  # nobody acknowledged it: it waits in the outbox
 
     fault_stack.python(FLUSH_AFTER_GRACE)
     fault_smtp.wait_for(1)
-    settle()
+    settled(fault_stack, fault_smtp)
     assert fault_smtp.message_ids() == ["<test.worker-killed@sitthi>"]
     assert survivor.poll() is None
     # A late redelivery of the original task (visibility timeout) sends nothing more.
@@ -141,7 +140,7 @@ def test_a_whole_worker_killed_mid_sending_is_finished_by_another_once(
         "from outbox.models import Message\nfrom outbox.tasks import send_message\n"
         "send_message.delay(Message.objects.get(key='test:worker-killed').pk)\n"
     )
-    settle()
+    settled(fault_stack, fault_smtp)
     assert len(fault_smtp.received) == 1
 
 
@@ -200,5 +199,5 @@ def test_a_refusing_then_silent_smtp_server_is_retried_with_backoff_and_alerts(
         "MessageAdmin(Message, admin.site).retry_now(request, Message.objects.all())\n"
     )
     fault_smtp.wait_for(1)
-    settle()
+    settled(fault_stack, fault_smtp)
     assert fault_smtp.message_ids() == ["<test.smtp@sitthi>"]

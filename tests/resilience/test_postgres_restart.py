@@ -20,8 +20,9 @@ def translated(language: str, text: str) -> str:
 def test_database_outage_shows_a_translated_503_and_recovers_without_restarts(
     fault_stack: FaultStack, fault_postgres: ThrowawayPostgres, fault_smtp: FaultySmtp
 ) -> None:
-    web = fault_stack.start_web()
-    worker = fault_stack.start_worker()
+    web = fault_stack.start_web(wait=False)
+    worker = fault_stack.start_worker(wait=False)
+    fault_stack.wait_ready()
     assert get(fault_stack.web_url + "/en/campaigns/")[0] == 200
 
     fault_postgres.stop()
