@@ -5,6 +5,7 @@ from tests.resilience.conftest import (  # noqa: F401 - fixtures, registered by 
     fault_database,
     fault_postgres,
     fault_redis,
+    fault_run_files,
     fault_smtp,
     fault_stack,
 )

@@ -4,7 +4,6 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +62,8 @@ def production_site(
         stack_on(database, redis, smtp, collected_static, tmp_path_factory.mktemp("site")) as stack,
     ):
         # The one-off Python that the sign-in test creates its user with sets
-        # Django up while gunicorn does, not after it.
-        with ThreadPoolExecutor(max_workers=1) as boots:
-            runner = boots.submit(stack.python, "")
-            stack.start_web(workers=1)
-            runner.result()
+        # Django up while gunicorn does (FaultStack.wait_ready starts it).
+        stack.start_web(workers=1)
         yield stack
 
 

@@ -2,7 +2,6 @@
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 
 from config.logging import JsonFormatter, RedactPersonalData, redact
@@ -65,16 +64,14 @@ def test_no_address_phone_or_token_reaches_the_logs_of_web_and_workers(
     fault_stack.env.update(SIGNING_ENV)
     # Three processes set Django up (the one-off Python, gunicorn, the worker):
     # side by side, not one after another. None needs another to start.
-    with ThreadPoolExecutor(max_workers=2) as boots:
-        web = boots.submit(fault_stack.start_web, workers=1)
-        worker = boots.submit(fault_stack.start_worker)
-        fault_stack.python(CREATE_CAMPAIGN.format(slug="logs"))
-        fault_stack.python(
-            "from campaigns.models import Campaign\n"
-            "Campaign.objects.filter(slug='logs').update(ask_phone=True)\n"
-        )
-        web.result()
-        worker.result()
+    fault_stack.start_web(workers=1, wait=False)
+    fault_stack.start_worker(wait=False)
+    fault_stack.python(CREATE_CAMPAIGN.format(slug="logs"))
+    fault_stack.python(
+        "from campaigns.models import Campaign\n"
+        "Campaign.objects.filter(slug='logs').update(ask_phone=True)\n"
+    )
+    fault_stack.wait_ready()
     fault_smtp.mode = "refuse"  # a failure is logged on the way
     status = sign_through_pages(
         fault_stack.web_url,
