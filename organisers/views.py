@@ -30,6 +30,7 @@ from campaigns.models import Campaign
 from core.audit import audit_record
 from core.models import AuditEntry
 from core.roles import can_see_dashboard, can_see_personal_data
+from core.templatetags.sitthi import digits
 from organisers import charts, delivery, exports, figures, invalidation, paper
 from organisers.forms import DeliveryForm, InvalidationForm, PaperImportForm
 from organisers.models import GeneratedFile, Invalidation, JobStatus, readable_file_name
@@ -238,6 +239,7 @@ def files(request: HttpRequest) -> HttpResponse:
                         "total": job.total,
                         "percent": job.percent,
                         "finished": job.is_finished,
+                        "display": _shown_figures(job, "processed", "total"),
                     }
                     for job in unfinished
                 ],
@@ -316,6 +318,12 @@ def invalidation_new(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _shown_figures(job: Any, *names: str) -> dict[str, str]:
+    """A job's figures as the page shows them (Khmer digits on /km/), for the
+    script that updates the page while the job runs."""
+    return {name: digits(getattr(job, name)) for name in names}
+
+
 def _job_progress(job: Invalidation) -> dict[str, Any]:
     return {
         "status": job.status,
@@ -328,6 +336,7 @@ def _job_progress(job: Invalidation) -> dict[str, Any]:
         "undo_requested": job.undo_requested_at is not None,
         "undone": job.undone_at is not None,
         "restored": job.restored,
+        "display": _shown_figures(job, "processed", "total", "invalidated", "restored"),
     }
 
 

@@ -8,6 +8,15 @@
   if (!target || !window.fetch) return;
   var url = target.getAttribute("data-poll");
   var lastPending = null;
+  // Rendered while the job ran: once it stops, the page is loaded again for
+  // what only a finished job shows (its result, the undo button).
+  var runningAtLoad = target.getAttribute("data-finished") === "false";
+
+  // The figures as the page writes them (Khmer digits on /km/), when the
+  // server sends them so.
+  function shown(data, key) {
+    return data.display && key in data.display ? data.display[key] : String(data[key]);
+  }
 
   function update(data) {
     if (progress) {
@@ -15,8 +24,12 @@
       if (bar) bar.value = data.percent;
       Object.keys(data).forEach(function (key) {
         var field = progress.querySelector('[data-field="' + key + '"]');
-        if (field) field.textContent = String(data[key]);
+        if (field) field.textContent = shown(data, key);
       });
+      if (data.finished && runningAtLoad) {
+        window.location.reload();
+        return false;
+      }
       return !data.finished;
     }
     (data.jobs || []).forEach(function (job) {
@@ -26,7 +39,7 @@
       if (bar) bar.value = job.percent;
       Object.keys(job).forEach(function (key) {
         var field = row.querySelector('[data-field="' + key + '"]');
-        if (field) field.textContent = String(job[key]);
+        if (field) field.textContent = shown(job, key);
       });
     });
     if (lastPending !== null && data.pending < lastPending) {

@@ -207,6 +207,9 @@ def test_the_form_previews_the_count_before_anything_changes(
     assert Signature.objects.filter(status=Status.INVALIDATED).count() == 1
     progress = client.get(started["Location"] + "?format=json").json()
     assert progress["finished"] and progress["invalidated"] == 1
+    # The figures as a Khmer page writes them, for its progress script.
+    in_khmer = "/km/" + started["Location"].split("/", 2)[2]
+    assert client.get(in_khmer + "?format=json").json()["display"]["invalidated"] == "១"
 
 
 @pytest.mark.django_db

@@ -67,7 +67,8 @@ def test_a_changed_criterion_is_refused_then_the_previewed_job_runs_and_is_undon
     )
     assert _invalidated() == 3
 
-    page.reload()
+    # The undo button comes with the finished job's page (loaded again by
+    # the progress script when the job was still running at first).
     page.click("#undo-invalidation")
     page.wait_for_url(f"**/invalidations/{job.pk}/")
     page.reload()  # the undo runs after the answer (eagerly here)

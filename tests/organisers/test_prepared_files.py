@@ -92,6 +92,7 @@ def test_a_running_job_reports_its_progress_on_the_page_and_as_json(campaign: Ca
             "total": 200,
             "percent": 25,
             "finished": False,
+            "display": {"processed": "៥០", "total": "២០០"},  # as the page writes them
         }
     ]
 
