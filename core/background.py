@@ -12,7 +12,7 @@ import logging
 from importlib import import_module
 from typing import Any
 
-from celery import current_app
+from celery import Task, current_app
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -41,3 +41,29 @@ def after_commit(task_name: str, *args: Any) -> None:
             logger.warning("could not queue %s%r", task_name, args, exc_info=True)
 
     transaction.on_commit(queue)
+
+
+# The database refusing connections (a restart, a failover, a full pool) is
+# usually over within a minute: a task retries itself, 5 s, 10 s, 20 s ... up
+# to 5 minutes apart, instead of leaving its work to a periodic sweep (which
+# may not run at all). A retry is safe when the service changed nothing
+# before the error (each task's service works in one transaction).
+DATABASE_RETRIES = 6
+
+
+def database_retry_countdown(retries: int) -> int:
+    """Seconds before retry number `retries` + 1."""
+    return int(min(5 * 2**retries, 300))
+
+
+def database_retry(task: Task, error: Exception, *, work: str, fallback: str) -> bool:
+    """What a task does when its service met a refused database connection:
+    retry later (Celery's retry, raised); in a web request (eager: retrying
+    now would meet the same refusal) raise the error; after the last retry
+    log a warning and return False, leaving `work` to `fallback`."""
+    if task.request.is_eager:
+        raise error
+    if task.request.retries >= DATABASE_RETRIES:
+        logger.warning("database still unavailable for %s; %s", work, fallback)
+        return False
+    raise task.retry(exc=error, countdown=database_retry_countdown(task.request.retries))

@@ -150,29 +150,27 @@ def personal_data_hidden_because(request: HttpRequest) -> HiddenBecause | None:
     if can_see_personal_data(request):
         return None
     user = getattr(request, "user", None)
-    if not (
-        user is not None
-        and user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and user.has_perm(PERSONAL_DATA_PERMISSION)
-    ):
+    if not _in_personal_data_role(user):
         return HiddenBecause.NOT_IN_ROLE
     if not has_two_factor(user):
         return HiddenBecause.NO_TWO_FACTOR
     return HiddenBecause.NOT_THIS_SESSION
 
 
-def _holds_personal_data_access(user: Any) -> bool:
-    """Active staff with the dedicated permission and two-factor enrolled."""
+def _in_personal_data_role(user: Any) -> bool:
+    """Active staff with the dedicated permission."""
     return bool(
         user is not None
         and user.is_authenticated
         and user.is_active
         and user.is_staff
         and user.has_perm(PERSONAL_DATA_PERMISSION)
-        and has_two_factor(user)
     )
+
+
+def _holds_personal_data_access(user: Any) -> bool:
+    """Active staff with the dedicated permission and two-factor enrolled."""
+    return _in_personal_data_role(user) and has_two_factor(user)
 
 
 def can_see_dashboard(user: Any) -> bool:

@@ -61,6 +61,10 @@ HEADINGS = {
 }
 
 
+# Before the petition's addressee, in each text's own language.
+TARGET_LABEL = gettext_noop("To:")
+
+
 def document_languages(language: str) -> tuple[str, ...]:
     """The languages a document asked for in `language` prints, Khmer first."""
     try:
@@ -69,12 +73,13 @@ def document_languages(language: str) -> tuple[str, ...]:
         raise ValueError(f"Unknown document language: {language!r}") from None
 
 
+def _translated(message: str, language: str) -> str:
+    with translation.override(language):
+        return gettext(message)
+
+
 def _in_each(message: str, languages: tuple[str, ...]) -> list[tuple[str, str]]:
-    result = []
-    for language in languages:
-        with translation.override(language):
-            result.append((language, gettext(message)))
-    return result
+    return [(language, _translated(message, language)) for language in languages]
 
 
 def _country_label(code: str, language: str) -> str:
@@ -122,7 +127,7 @@ def delivery_context(campaign: Campaign, language: str = "both") -> dict[str, An
                 "lang": text_language,
                 "title": campaign.text("title", text_language).text,
                 "target": getattr(campaign, f"target_{text_language}"),
-                "target_label": "ជូនចំពោះ៖" if text_language == "km" else "To:",
+                "target_label": _translated(TARGET_LABEL, text_language),
                 "body": getattr(campaign, f"body_{text_language}"),
             }
         )

@@ -24,7 +24,7 @@ from core.audit import audit_record
 from core.background import after_commit
 from core.models import AuditEntry
 from core.templatetags.sitthi import digits
-from organisers.models import InvalidatedSignature, Invalidation, JobStatus
+from organisers.models import FINISHED, InvalidatedSignature, Invalidation, JobStatus
 from signatures.identity import email_domain, name_key
 from signatures.models import Signature
 from signatures.tallies import figures_forget
@@ -356,7 +356,7 @@ def invalidation_undo_start(
     two presses, or two people at once, make one undo."""
     asked = Invalidation.objects.filter(
         pk=job.pk,
-        status__in=[JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED],
+        status__in=FINISHED,
         undo_requested_at__isnull=True,
         invalidated__gt=0,
     ).update(undo_requested_at=timezone.now(), undo_requested_by=user)

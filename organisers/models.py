@@ -31,6 +31,10 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# A job in one of these has stopped for good.
+FINISHED = frozenset({JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED})
+
+
 # The criteria's names, as the invalidation form labels them.
 CRITERIA_LABELS = {
     "email_domain": _("E-mail domain"),
@@ -65,7 +69,7 @@ class Job(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in {JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED}
+        return self.status in FINISHED
 
 
 class Invalidation(Job):
@@ -243,7 +247,7 @@ class GeneratedFile(Job):
         A RUNNING job may run: a worker killed mid-file leaves it so, and the
         task comes back (acks_late); the file is written whole or not at all,
         so it starts over."""
-        if self.status not in {JobStatus.QUEUED, JobStatus.RUNNING}:
+        if self.status in FINISHED:
             return False
         if not self.owner_may_build():
             self.mark_failed("The person who asked may no longer see personal data.")

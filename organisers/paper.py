@@ -45,7 +45,7 @@ from django_countries import countries
 from openpyxl import load_workbook
 
 from campaigns.models import Campaign
-from campaigns.provinces import PROVINCES, province_choices
+from campaigns.provinces import PROVINCES, province_name
 from core import crypto
 from core.audit import audit_record
 from core.models import AuditEntry
@@ -93,7 +93,6 @@ COUNTRY_ALIASES = {
     "កូរ៉េខាងត្បូង": "KR",
     "Vietnam": "VN",
     "Viet Nam": "VN",
-    "យួន": "VN",
     "Laos": "LA",
     "Lao": "LA",
     "Russia": "RU",
@@ -149,7 +148,7 @@ class PaperRow:
 
     @property
     def province_label(self) -> str:
-        return dict(province_choices()).get(self.province, self.province)
+        return province_name(self.province) if self.province else ""
 
 
 @dataclass
@@ -416,13 +415,22 @@ def _error_text(error: ValueError | ValidationError) -> str:
     return str(error)
 
 
-def _already_signed(campaign: Campaign, row: PaperRow) -> bool:
-    return (
+def _already_signed(campaign: Campaign, rows: list[PaperRow]) -> list[PaperRow]:
+    """The rows whose signer already has a standing signature on the campaign
+    (the duplicate rule of `same_person`, asked for the whole sheet at once)."""
+    signed_hashes, signed_names = (
         Signature.objects.standing()
         .filter(campaign=campaign)
-        .same_person(email_hash=row.email_hash, name_key=row.name_key)
-        .exists()
+        .people_among(
+            email_hashes={row.email_hash for row in rows if row.email_hash},
+            name_keys={row.name_key for row in rows if not row.email_hash},
+        )
     )
+    return [
+        row
+        for row in rows
+        if (row.email_hash in signed_hashes if row.email_hash else row.name_key in signed_names)
+    ]
 
 
 def _duplicate(row: PaperRow) -> PaperRowError:
@@ -509,11 +517,17 @@ def _preview_rows(campaign: Campaign, data: bytes, preview: PaperPreview) -> Non
             preview.rejected.append(PaperRowError(line, _error_text(error)))
             continue
         person = row.email_hash or row.name_key
-        if person in seen or _already_signed(campaign, row):
+        if person in seen:
             preview.duplicates.append(_duplicate(row))
             continue
         seen.add(person)
         preview.rows.append(row)
+    signed = _already_signed(campaign, preview.rows)
+    preview.duplicates = sorted(
+        preview.duplicates + [_duplicate(row) for row in signed], key=lambda error: error.line
+    )
+    signed_lines = {row.line for row in signed}
+    preview.rows = [row for row in preview.rows if row.line not in signed_lines]
 
 
 def _token_dumps(campaign: Campaign, user: Any, preview: PaperPreview) -> str:
@@ -579,7 +593,7 @@ def _confirmed(campaign: Campaign, token: str, user: Any) -> PaperReport:
             # One import at a time per campaign: two organisers confirming the
             # same sheet must not both find its e-mail-less rows new.
             Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
-            now_duplicates = [row for row in rows if _already_signed(campaign, row)]
+            now_duplicates = _already_signed(campaign, rows)
             if now_duplicates:
                 raise PaperPreviewStale(
                     ngettext(

@@ -33,7 +33,7 @@ from core.roles import can_see_dashboard, can_see_personal_data
 from core.templatetags.sitthi import digits
 from organisers import charts, delivery, exports, figures, invalidation, paper
 from organisers.forms import DeliveryForm, InvalidationForm, PaperImportForm
-from organisers.models import GeneratedFile, Invalidation, JobStatus, readable_file_name
+from organisers.models import FINISHED, GeneratedFile, Invalidation, JobStatus, readable_file_name
 
 View = Callable[..., HttpResponseBase]
 
@@ -226,7 +226,7 @@ def _may_have_files(request: HttpRequest) -> bool:
 def files(request: HttpRequest) -> HttpResponse:
     jobs = GeneratedFile.objects.filter(created_by_id=request.user.pk).select_related("campaign")
     if request.GET.get("format") == "json":
-        unfinished = jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        unfinished = jobs.exclude(status__in=FINISHED)
         return JsonResponse(
             {
                 "pending": unfinished.count(),

@@ -49,6 +49,17 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
             return self.filter(email_hash=email_hash)
         return self.filter(name_key=name_key)
 
+    def people_among(
+        self, *, email_hashes: set[str], name_keys: set[str]
+    ) -> tuple[set[str], set[str]]:
+        """`same_person` for many people at once (a paper sheet): which of
+        these e-mail keys, and which of these name keys (people without an
+        e-mail), already have a signature here. Two queries."""
+        return (
+            set(self.filter(email_hash__in=email_hashes).values_list("email_hash", flat=True)),
+            set(self.filter(name_key__in=name_keys).values_list("name_key", flat=True)),
+        )
+
     def awaiting_confirmation(self) -> SignatureQuerySet:
         """Signatures whose e-mail was never confirmed (pending, or held as
         suspect before confirming): the only ones a confirmation mail is for."""
@@ -353,16 +364,17 @@ class Signature(models.Model):
                 locked.source == self.Source.PAPER and locked.status != self.Status.WITHDRAWN
             )
             if correctable:
-                old_country = locked.country
+                moves = (
+                    locked.is_counted and fields.get("country", locked.country) != locked.country
+                )
+                if moves:
+                    locked._count_delta(-1)  # from the old country
                 for name, value in fields.items():
                     setattr(locked, name, value)
                 locked.name_key = identity.name_key(locked.full_name)[:200]
                 locked.save()
-                if locked.is_counted and locked.country != old_country:
-                    TallyDelta.objects.create(
-                        campaign_id=locked.campaign_id, country=old_country, delta=-1
-                    )
-                    locked._count_delta(1)
+                if moves:
+                    locked._count_delta(1)  # to the new one
         self.__dict__.update(
             {f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields}
         )

@@ -3,12 +3,8 @@
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
-from outbox.tasks import database_retry_countdown
+from core.background import DATABASE_RETRIES, database_retry
 from signatures import services, tallies
-
-# As for mail: a database that refuses connections is usually back within a
-# minute. After the last retry the periodic sweep takes the submission.
-DATABASE_RETRIES = 6
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=DATABASE_RETRIES)
@@ -17,11 +13,12 @@ def submission_process(self: Task, submission_id: int) -> bool:
     try:
         return services.submission_process(submission_id=submission_id) is not None
     except (OperationalError, InterfaceError) as error:
-        if self.request.is_eager or self.request.retries >= DATABASE_RETRIES:
-            raise
-        raise self.retry(
-            exc=error, countdown=database_retry_countdown(self.request.retries)
-        ) from error
+        return database_retry(
+            self,
+            error,
+            work=f"submission {submission_id}",
+            fallback="the periodic sweep will process it",
+        )
 
 
 @shared_task

@@ -238,17 +238,8 @@ class Command(BaseCommand):
         return copy
 
     def _django(self) -> list[polib.POEntry]:
-        django_locale = SITE_PACKAGES / "django" / "conf" / "locale"
-        source = polib.pofile(str(django_locale / "km" / "LC_MESSAGES" / "django.po"))
-        english = polib.pofile(str(django_locale / "en" / "LC_MESSAGES" / "django.po"))
-        translated = {(e.msgctxt, e.msgid) for e in source if e.translated()}
-        entries = []
-        for entry in english:
-            if (entry.msgctxt, entry.msgid) in translated:
-                continue  # Django's km catalogue has it already
-            if any(src in path for path, _line in entry.occurrences for src in DJANGO_SOURCES):
-                entries.append(self._copy(entry, "django", translated_from=None))
-        return entries
+        locale = SITE_PACKAGES / "django" / "conf" / "locale"
+        return self._untranslated_by_django(locale, "django.po", DJANGO_SOURCES, "django")
 
     def _django_contrib(self) -> list[polib.POEntry]:
         entries = []
