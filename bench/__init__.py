@@ -9,4 +9,5 @@ BENCHMARKS: dict[str, str] = {
     "exports": "bench.exports",
     "statements": "bench.statements",
     "faults": "bench.faults",
+    "requests": "bench.requests",
 }

@@ -178,10 +178,16 @@ def country_choices_first() -> list[tuple[str, str]]:
 
 
 def country_choices_with_blank() -> Choices:
-    # Called by the field on each form, so plain gettext reads the page's language.
-    # The first countries appear in both groups: a signer who looks for hers
-    # in the full list finds it where the alphabet puts it. Both options
-    # carry the country's code, which is what is checked and stored.
+    # Called by the field on each form (signing and every page view), so
+    # built once per language and process; plain gettext reads the page's
+    # language. The first countries appear in both groups: a signer who looks
+    # for hers in the full list finds it where the alphabet puts it. Both
+    # options carry the country's code, which is what is checked and stored.
+    return _country_choices_with_blank(get_language() or settings.LANGUAGE_CODE)
+
+
+@cache
+def _country_choices_with_blank(language: str) -> Choices:
     return [
         ("", gettext("Choose a country")),
         (gettext("Where most Cambodians abroad live"), country_choices_first()),

@@ -13,12 +13,15 @@ from urllib.parse import urlsplit
 import phonenumbers
 from django import forms
 from django.core import signing
-from django.utils.translation import gettext
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from phonenumbers import ValidationResult
 
 from campaigns.models import Campaign, Question
 from campaigns.provinces import province_choices
+from campaigns.published import published_rendered
 from core.bilingual import localized
 from core.spreadsheet import starts_like_formula
 from signatures import identity, policy
@@ -301,6 +304,19 @@ class SignatureForm(forms.Form):
         # Keep the consent and opt-ins after the campaign's own questions.
         for name in ("consent", "show_publicly", "wants_updates", "website", "form_token"):
             self.fields[name] = self.fields.pop(name)
+
+    def fields_html(self) -> SafeString:
+        """The fields as the page shows them. A fresh form's are the same for
+        every reader in a language (the tokens are rendered apart), so they
+        are rendered once per language while the campaign is kept
+        (campaigns.published); a form with what a signer typed, every time."""
+
+        def render() -> SafeString:
+            return render_to_string("signatures/form_fields.html", {"form": self})
+
+        if self.is_bound:
+            return render()
+        return published_rendered(self.campaign, f"signing-form:{get_language()}", render)
 
     @property
     def question_fields(self) -> list[forms.BoundField]:

@@ -214,8 +214,18 @@ class Signature(models.Model):
                 )
                 return False
             was_counted = locked.is_counted
+            fields = [f for f in self._meta.concrete_fields if not f.primary_key]
+            before = [getattr(locked, f.attname) for f in fields]
             change(locked)
-            locked.save()
+            # Only what changed: a confirmation writes two columns, not the
+            # whole row with its e-mail and phone encrypted again.
+            locked.save(
+                update_fields=[
+                    f.name
+                    for f, value in zip(fields, before, strict=True)
+                    if getattr(locked, f.attname) != value
+                ]
+            )
             if locked.is_counted != was_counted:
                 locked._count_delta(1 if locked.is_counted else -1)
         self.__dict__.update(

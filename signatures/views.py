@@ -6,12 +6,13 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from campaigns.models import Campaign
+from campaigns.published import published_campaign
 from core.http import client_ip
 from core.templatetags.sitthi import digits
 from signatures import services, tallies
@@ -83,14 +84,14 @@ def campaign_page(
 
 
 def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.public(), slug=slug)
+    campaign = published_campaign(slug)
     return campaign_page(request, campaign)
 
 
 @require_GET
 def campaign_figures(request: HttpRequest, slug: str) -> JsonResponse:
     """Public figures for the live count; a few seconds of caching anywhere."""
-    campaign = get_object_or_404(Campaign.objects.public(), slug=slug)
+    campaign = published_campaign(slug)
     figures = tallies.figures(campaign)
     response = JsonResponse(
         {
@@ -114,7 +115,7 @@ def campaign_figures(request: HttpRequest, slug: str) -> JsonResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign(request: HttpRequest, slug: str) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.public(), slug=slug)
+    campaign = published_campaign(slug)
     if request.method != "POST":
         # The form's address opened as a page (a reload, a language switch,
         # a copied link): the form lives on the campaign page.
@@ -145,7 +146,7 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.public(), slug=slug)
+    campaign = published_campaign(slug)
     return render(request, "signatures/thanks.html", campaign_context(campaign))
 
 

@@ -102,9 +102,11 @@ def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
     """Every test: eager Celery, a clean cache, mail kept in memory, plain HTTP."""
     from django.core.cache import cache
 
+    from campaigns.published import forget_published
     from signatures.policy import forget_rules
 
     forget_rules()
+    forget_published()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

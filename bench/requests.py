@@ -1,0 +1,259 @@
+"""Benchmark: CPU per request, in-process, beside a bare one-INSERT view.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sitthi \\
+    REDIS_URL=redis://127.0.0.1:6379/14 python -m bench requests [--repeats 400]
+
+Each request goes through Django's whole handler and middleware with the
+production settings that matter (DEBUG off, Redis cache and broker,
+PostgreSQL), driven by Django's test client in this process, and its CPU
+time (`time.process_time`, so PostgreSQL's and Redis's own work is not
+counted, as it is not on a web process) and queries are measured. The bare
+view (bench.bare) is measured in the same run and every figure is also
+printed as a ratio to it: absolute figures on a shared 2-core machine are
+noisy, the ratios much less so.
+
+Isolation, so that two runs on one machine never touch each other: a
+database of the run's own (`<DATABASE_URL's name>_requests_<pid>`, dropped
+at the end), a cache key prefix and a Celery queue of its own (the queued
+tasks are deleted at the end; the worker's part is run and measured here).
+
+Targets (issue 14): sign POST <= 2.5 ms, confirm <= 2.5 ms, thanks <= 1.5 ms,
+campaign page for an anonymous reader <= 1.5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TARGETS_MS = {"sign POST": 2.5, "confirm": 2.5, "thanks page": 1.5, "campaign page": 1.5}
+
+
+def _database_urls() -> tuple[str, str, str]:
+    """(admin URL, this run's database URL, its name)."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sitthi")
+    parts = urlsplit(base)
+    if not parts.scheme.startswith("postgres"):
+        raise SystemExit("bench requests needs PostgreSQL: set DATABASE_URL=postgres://...")
+    name = f"{parts.path.strip('/') or 'sitthi'}_requests_{os.getpid()}"
+    return (
+        urlunsplit(parts._replace(path="/postgres")),
+        urlunsplit(parts._replace(path="/" + name)),
+        name,
+    )
+
+
+def _setup_django(database_url: str, static_root: str) -> None:
+    from cryptography.fernet import Fernet
+
+    if not os.environ.get("REDIS_URL"):
+        raise SystemExit("bench requests needs Redis: set REDIS_URL=redis://...")
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": database_url,
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "testserver",
+            "SITE_URL": "https://testserver",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "SIGNER_DATA_KEYS": Fernet.generate_key().decode(),
+            "SIGNER_HASH_KEY": secrets.token_urlsafe(32),
+            "CELERY_QUEUE": f"bench-requests-{os.getpid()}",
+            "SIGNATURE_MIN_FILL_SECONDS": "0",
+            "LOG_LEVEL": "WARNING",
+            "STATIC_ROOT": static_root,
+        }
+    )
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.CACHES["default"]["KEY_PREFIX"] = f"bench-requests-{os.getpid()}"
+    settings.ROOT_URLCONF = "bench.urls"
+    # The test client speaks plain HTTP; production's secure cookies would be dropped.
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+
+
+@dataclass
+class Row:
+    name: str
+    cpu_ms: list[float]
+    queries: int
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.cpu_ms)
+
+
+def _measure(
+    name: str, request: Callable[[int], Any], repeats: int, check: Callable[[Any], None]
+) -> Row:
+    """CPU per call of `request(i)`, after a few warm-up calls."""
+    from django.db import connection, reset_queries
+
+    for number in range(5):
+        check(request(-1 - number))
+    samples = []
+    connection.force_debug_cursor = True
+    reset_queries()
+    request(-100)
+    queries = len(connection.queries)
+    connection.force_debug_cursor = False
+    for number in range(repeats):
+        started = time.process_time()
+        response = request(number)
+        samples.append((time.process_time() - started) * 1000)
+        check(response)
+    return Row(name=name, cpu_ms=samples, queries=queries)
+
+
+def _status(expected: int) -> Callable[[Any], None]:
+    def check(response: Any) -> None:
+        if response.status_code != expected:
+            raise SystemExit(f"expected {expected}, got {response.status_code}")
+
+    return check
+
+
+def run(repeats: int) -> list[Row]:
+    from django.test import Client
+    from django.utils import timezone
+
+    from bench.bare import table_create
+    from campaigns.models import Campaign
+    from signatures.forms import form_token
+    from signatures.links import confirmation_link
+    from signatures.models import Signature, Submission
+    from signatures.services import submission_process
+
+    table_create()
+    campaign = Campaign.objects.create(
+        slug="bench-right-to-vote",
+        status=Campaign.Status.OPEN,
+        opens_at=timezone.now() - timezone.timedelta(days=1),
+        title_km="ញត្តិទាមទារសិទ្ធិបោះឆ្នោត",
+        title_en="The right to vote for Cambodians overseas",
+        body_km="យើងទាមទារ **សិទ្ធិបោះឆ្នោត**។",
+        body_en="We ask for **the right to vote**.",
+        summary_en="Sign for the right to vote.",
+    )
+    page = f"/en/campaigns/{campaign.slug}/"
+    reader = Client()
+    signer = Client(enforce_csrf_checks=True)
+    signer.get(page)
+    csrf = signer.cookies["csrftoken"].value
+
+    def address(number: int) -> str:
+        return f"signer{number + 1000}@example.org"
+
+    def sign(number: int) -> Any:
+        return signer.post(
+            f"{page}sign/",
+            {
+                "full_name": "Sok Dara",
+                "email": address(number),
+                "country": "FR",
+                "consent": "on",
+                "form_token": form_token(),
+                "csrfmiddlewaretoken": csrf,
+            },
+            # One address each, as people are: the per-IP rate limits stay out of it.
+            REMOTE_ADDR=f"10.{(number >> 16) & 255}.{(number >> 8) & 255}.{number & 255}",
+        )
+
+    rows = [
+        _measure("bare view (1 INSERT)", lambda n: reader.post("/bench/bare"), repeats, _status(200)),
+        _measure("campaign page", lambda n: reader.get(page), repeats, _status(200)),
+        _measure("campaign page (km)", lambda n: reader.get(page.replace("/en/", "/km/")), repeats, _status(200)),
+        _measure("figures.json", lambda n: reader.get(f"{page}figures.json"), repeats, _status(200)),
+        _measure("sign POST", sign, repeats, _status(302)),
+        _measure("thanks page", lambda n: reader.get(f"{page}thanks/"), repeats, _status(200)),
+    ]  # fmt: skip
+
+    # The worker's part, then the links it mailed.
+    submissions = list(Submission.objects.order_by("pk").values_list("pk", flat=True))
+    worker = []
+    for submission_id in submissions:
+        started = time.process_time()
+        submission_process(submission_id=submission_id)
+        worker.append((time.process_time() - started) * 1000)
+    rows.append(Row(name="worker: submission → signature", cpu_ms=worker, queries=0))
+    pending = list(Signature.objects.filter(status=Signature.Status.PENDING).order_by("pk"))
+    links = [urlsplit(confirmation_link(signature)).path for signature in pending]
+    rows.append(
+        _measure("confirm", lambda n: reader.get(links[n + 6]), len(links) - 6, _status(200))
+    )
+    return rows
+
+
+def report(rows: list[Row]) -> str:
+    bare = rows[0].median
+    lines = [
+        f"{'request':34} {'CPU ms (median)':>16} {'p90':>7} {'× bare':>7} {'queries':>8}  target",
+    ]
+    for row in rows:
+        p90 = sorted(row.cpu_ms)[int(len(row.cpu_ms) * 0.9)]
+        target = TARGETS_MS.get(row.name)
+        verdict = ""
+        if target is not None:
+            verdict = f"≤ {target} ms: {'met' if row.median <= target else 'NOT met'}"
+        lines.append(
+            f"{row.name:34} {row.median:16.2f} {p90:7.2f} {row.median / bare:7.2f} "
+            f"{row.queries:8}  {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def _queued_tasks_delete() -> None:
+    import redis
+    from django.conf import settings
+
+    with redis.Redis.from_url(settings.CELERY_BROKER_URL) as client:
+        client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=400)
+    args, _unknown = parser.parse_known_args(argv)
+    import psycopg
+
+    admin_url, database_url, name = _database_urls()
+    static_root = tempfile.TemporaryDirectory(prefix="bench-requests-static-")
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        _setup_django(database_url, static_root.name)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        call_command("collectstatic", verbosity=0, interactive=False)
+        rows = run(args.repeats)
+        print(report(rows), flush=True)
+        _queued_tasks_delete()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        static_root.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The public campaigns as each web process keeps them for a few seconds.
+
+Every signer and every reader opens a campaign's page first, and in a viral
+moment readers outnumber signers ten to one: loading the campaign and then
+its questions for each request was two of the page's queries, and rendering
+the fresh signing form (the same for every reader in a language) was the
+largest part of its CPU. Each process keeps a public campaign, with its
+questions and what is rendered from them alone, for PUBLISHED_TTL_SECONDS.
+A save or delete in this process forgets it at once (campaigns.apps); other
+processes see the change within the TTL, as with the signing rules
+(signatures.policy).
+
+The campaign handed out is shared by the requests of this process: read it,
+never change it. Code that saves a campaign loads its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.http import Http404
+from django.utils.safestring import SafeString
+
+from campaigns.models import Campaign
+
+PUBLISHED_TTL_SECONDS = 5.0
+
+
+@dataclass
+class _Kept:
+    campaign: Campaign
+    expires: float
+    rendered: dict[str, SafeString] = field(default_factory=dict)
+
+
+_kept: dict[str, _Kept] = {}
+_lock = threading.Lock()
+
+
+def published_campaign(slug: str) -> Campaign:
+    """The public campaign (anything but a draft) with this slug, its
+    questions loaded; Http404 when there is none."""
+    kept = _kept.get(slug)
+    if kept is None or kept.expires < time.monotonic():
+        campaign = Campaign.objects.public().prefetch_related("questions").filter(slug=slug).first()
+        if campaign is None:
+            _kept.pop(slug, None)
+            raise Http404("No such campaign.")
+        kept = _Kept(campaign=campaign, expires=time.monotonic() + PUBLISHED_TTL_SECONDS)
+        with _lock:
+            _kept[slug] = kept
+    return kept.campaign
+
+
+def published_rendered(
+    campaign: Campaign, key: str, render: Callable[[], SafeString]
+) -> SafeString:
+    """`render()`, kept with the campaign while it is kept: only for what
+    depends on the campaign, its questions and `key` alone (the language).
+    A campaign loaded elsewhere is rendered afresh every time."""
+    kept = _kept.get(campaign.slug)
+    if kept is None or kept.campaign is not campaign:
+        return render()
+    text = kept.rendered.get(key)
+    if text is None:
+        text = kept.rendered[key] = render()
+    return text
+
+
+def forget_published() -> None:
+    """Load every campaign afresh on next use (after a change, in tests)."""
+    with _lock:
+        _kept.clear()
