@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from campaigns.demo import load_campaign
+from statements import pdf
 from statements.demo import load_statements
 from statements.models import Statement
 from tests.conftest import axe_violations
@@ -19,8 +20,30 @@ PAGES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def pdfs_rendered() -> dict[tuple[str, str], bytes]:
+    return {}
+
+
 @pytest.fixture
-def demo(transactional_db: None) -> None:
+def demo(
+    transactional_db: None,
+    monkeypatch: pytest.MonkeyPatch,
+    pdfs_rendered: dict[tuple[str, str], bytes],
+) -> None:
+    """The demo statements, published with their PDFs. Each PDF is rendered
+    once per module and reused while its HTML is the same: nine WeasyPrint
+    renderings per test were most of this module's time, and the same HTML
+    makes the same PDF (tests/statements/test_pdf.py checks the rendering)."""
+    render_pdf = pdf.render_pdf
+
+    def render_once(statement: Statement, language: str = pdf.PRIMARY_LANGUAGE) -> bytes:
+        html = (pdf.statement_html(statement, language), language)
+        if html not in pdfs_rendered:
+            pdfs_rendered[html] = render_pdf(statement, language)
+        return pdfs_rendered[html]
+
+    monkeypatch.setattr(pdf, "render_pdf", render_once)
     load_statements(campaign=load_campaign())
     assert Statement.objects.published().count() == 3
 
