@@ -97,9 +97,21 @@ def _static_root() -> None:
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
+# Staff passwords made and checked in this process: PBKDF2's million rounds
+# cost a third of a second of CPU each, hundreds of times in the suite (the
+# way Django's documentation advises for tests). Production's hashers stay
+# listed, so a password hashed by them still checks; no test is about the
+# hashing itself. The production-stack tests run their own settings.
+TEST_PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    *settings.PASSWORD_HASHERS,
+]
+
+
 @pytest.fixture(autouse=True)
 def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
-    """Every test: eager Celery, a clean cache, mail kept in memory, plain HTTP."""
+    """Every test: eager Celery, a clean cache, mail kept in memory, plain
+    HTTP, fast password hashing."""
     from django.core.cache import cache
 
     from campaigns.published import forget_published
@@ -111,6 +123,7 @@ def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
     cache.clear()
     yield
     celery_app.conf.task_always_eager = previous
