@@ -91,6 +91,40 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _flush_by_delete() -> Iterator[None]:
+    """Empty the tables after a transactional test with DELETE, not TRUNCATE.
+
+    TRUNCATE gives each of the ~35 tables (and their indexes) new files:
+    1.3 to 1.9 s a flush here, after each of ~150 transactional tests, for
+    tables that hold a few rows. DELETE empties them in 0.5 s. Every foreign
+    key Django makes on PostgreSQL is DEFERRABLE INITIALLY DEFERRED, so the
+    order does not matter inside flush's transaction. A flush that resets
+    sequences or cascades (available_apps) keeps Django's TRUNCATE."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(
+        self: DatabaseOperations,
+        style: Any,
+        tables: list[str],
+        *,
+        reset_sequences: bool = False,
+        allow_cascade: bool = False,
+    ) -> list[str]:
+        if reset_sequences or allow_cascade:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        # Table names from Django's own introspection, quoted.
+        return [f"DELETE FROM {self.quote_name(table)};" for table in tables]  # noqa: S608 # nosec B608
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.sql_flush = truncate  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _static_root() -> None:
     # whitenoise warns on every middleware start when STATIC_ROOT is missing
     # (nothing was collected on a fresh clone).
