@@ -85,11 +85,23 @@ def wait_until(check: Callable[[], Any], timeout: float = 30, what: str = "condi
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+# Every process under test is a new Python importing Django, Celery and the
+# apps. Where PYTHONDONTWRITEBYTECODE is set (this machine, the Docker image)
+# each one compiled all of that from source again: ~7 of the ~10 s of CPU a
+# Celery worker took to boot. They share one bytecode cache instead, outside
+# the source trees; Python checks each entry against its source's mtime.
+PYCACHE = Path(tempfile.gettempdir()) / f"sitthi-fault-pycache-{os.getuid()}"
+
+
 def _clean_environ() -> dict[str, str]:
     # The test run's own settings (the shared services) must not leak into
     # the processes under test.
-    drop = {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG"}
-    return {k: v for k, v in os.environ.items() if k not in drop}
+    drop = {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG",
+            "PYTHONDONTWRITEBYTECODE"}  # fmt: skip
+    return {
+        **{k: v for k, v in os.environ.items() if k not in drop},
+        "PYTHONPYCACHEPREFIX": str(PYCACHE),
+    }
 
 
 # --- PostgreSQL -------------------------------------------------------------
@@ -456,7 +468,12 @@ def _collect_static(root: Path) -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
         cwd=BASE_DIR,
-        env={**_clean_environ(), **PRODUCTION_ENV, "STATIC_ROOT": str(root)},
+        env={
+            **_clean_environ(),
+            **PRODUCTION_ENV,
+            "STATIC_ROOT": str(root),
+            "DJANGO_SETTINGS_MODULE": "tests.resilience.collect_static_settings",
+        },
         capture_output=True,
         text=True,
         timeout=300,
@@ -611,6 +628,9 @@ class FaultStack:
                 "60",
                 "--graceful-timeout",
                 "5",
+                # Django imported once, in the master, and forked: a worker
+                # costs no import of its own (about a second of CPU each).
+                "--preload",
             ],  # fmt: skip
             cwd=BASE_DIR,
             env=self.env,
