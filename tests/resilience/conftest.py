@@ -85,23 +85,15 @@ def wait_until(check: Callable[[], Any], timeout: float = 30, what: str = "condi
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-# Every process under test is a new Python importing Django, Celery and the
-# apps. Where PYTHONDONTWRITEBYTECODE is set (this machine, the Docker image)
-# each one compiled all of that from source again: ~7 of the ~10 s of CPU a
-# Celery worker took to boot. They share one bytecode cache instead, outside
-# the source trees; Python checks each entry against its source's mtime.
-PYCACHE = Path(tempfile.gettempdir()) / f"sitthi-fault-pycache-{os.getuid()}"
-
-
 def _clean_environ() -> dict[str, str]:
     # The test run's own settings (the shared services) must not leak into
-    # the processes under test.
+    # the processes under test. Each of them is a new Python importing
+    # Django, Celery and the apps: where PYTHONDONTWRITEBYTECODE is set (this
+    # machine) the apps' bytecode would be compiled again in every one of
+    # them (the libraries' comes compiled from `make install`).
     drop = {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG",
             "PYTHONDONTWRITEBYTECODE"}  # fmt: skip
-    return {
-        **{k: v for k, v in os.environ.items() if k not in drop},
-        "PYTHONPYCACHEPREFIX": str(PYCACHE),
-    }
+    return {k: v for k, v in os.environ.items() if k not in drop}
 
 
 # --- PostgreSQL -------------------------------------------------------------

@@ -13,7 +13,6 @@ from django.test import Client, RequestFactory
 
 from signatures.services import submission_screen
 from tests.factories import make_campaign
-from tests.resilience.conftest import PYCACHE
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery 42"
@@ -72,8 +71,6 @@ def test_allauth_is_told_the_proxy_count_and_the_ipv6_prefix(tmp_path: Path) -> 
     dropped = {"DATABASE_URL", "REDIS_URL", "PYTHONDONTWRITEBYTECODE"}
     env = {
         **{k: v for k, v in os.environ.items() if k not in dropped},
-        # Bytecode from the fault tests' cache, not Django compiled from source again.
-        "PYTHONPYCACHEPREFIX": str(PYCACHE),
         "TRUSTED_PROXY_COUNT": "1",
         "SIGNATURE_RATE_IPV6_PREFIX": "56",
         "DJANGO_SETTINGS_MODULE": "config.settings",
