@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import csv
+import ctypes
+import gc
 import io
 import tracemalloc
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,6 +201,49 @@ def _copy_signatures(campaign: Any, count: int) -> None:
             )
 
 
+def _process_memory(field: str) -> int:
+    """A size from /proc/self/status (Linux), in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise LookupError(field)
+
+
+def _resident_peak_reset() -> int | None:
+    """Reset the kernel's peak resident size of this process (Linux) and
+    return the resident size it starts from, freed memory handed back first
+    so that the start is what is really held; None where that cannot be done."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+        Path("/proc/self/clear_refs").write_text("5")  # 5: reset the peak (VmHWM)
+        return _process_memory("VmRSS")
+    except (AttributeError, OSError, LookupError):
+        return None
+
+
+def _read_with_peak_memory(chunks: Iterable[bytes]) -> tuple[int, int, int]:
+    """Lines and bytes of a streamed body, and the most memory held above the
+    start while reading it.
+
+    The kernel's figure costs nothing per allocation and also counts libpq's
+    C buffers; tracemalloc (where the kernel's cannot be reset) hooks each of
+    the millions of allocations of 100,000 rows: 15 s of CPU instead of 1.5 s."""
+    start = _resident_peak_reset()
+    if start is None:
+        tracemalloc.start()
+    lines = size = 0
+    try:
+        for chunk in chunks:
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+        if start is None:
+            return lines, size, tracemalloc.get_traced_memory()[1]
+        return lines, size, _process_memory("VmHWM") - start
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db
@@ -209,16 +256,7 @@ def test_the_full_export_of_100000_rows_streams_with_bounded_memory(
     client = _signed_in(roles.ORGANISER)
     response = client.post(reverse("organisers:signature_export", args=[campaign.slug]))
     assert response.streaming
-    tracemalloc.start()
-    try:
-        lines = 0
-        size = 0
-        for chunk in response.streaming_content:  # type: ignore[attr-defined]
-            lines += chunk.count(b"\n")
-            size += len(chunk)
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    lines, size, peak = _read_with_peak_memory(response.streaming_content)  # type: ignore[attr-defined]
     assert lines == 100_001
     assert size > 100_000 * 40  # the rows really went through
     # The whole file is several MB; streaming holds one chunk of rows at a time.
