@@ -1,18 +1,30 @@
 from __future__ import annotations
 
+import base64
 import csv
+import ctypes
+import gc
+import hashlib
+import hmac
 import io
+import os
+import struct
+import time
 import tracemalloc
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from core import roles
+from core import crypto, roles
 from core.models import AuditEntry
 from organisers import exports
 from organisers.models import GeneratedFile
@@ -149,13 +161,38 @@ def test_a_large_export_becomes_a_job_with_an_expiring_download_for_its_owner_on
     assert not GeneratedFile.objects.exists()
 
 
+def _fernet_tokens(values: list[str]) -> list[str]:
+    """core.crypto.encrypt() of each value, each its own Fernet token, in one
+    AES-CBC pass: a cipher set up per value was two thirds of the seeding.
+    Chained CBC makes each token's IV the last ciphertext block before it,
+    which is a valid (if predictable) IV: fine for test data, not for signers'."""
+    raw_key = base64.urlsafe_b64decode(crypto.signer_data_keys()[0])
+    signing_key, encryption_key = raw_key[:16], raw_key[16:]
+    plaintexts = []
+    for value in values:
+        padder = padding.PKCS7(algorithms.AES.block_size).padder()
+        plaintexts.append(padder.update(value.encode()) + padder.finalize())
+    iv = os.urandom(16)
+    encryptor = Cipher(algorithms.AES(encryption_key), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(b"".join(plaintexts)) + encryptor.finalize()
+    prefix = b"\x80" + struct.pack(">Q", int(time.time()))
+    tokens, start = [], 0
+    for plaintext in plaintexts:
+        end = start + len(plaintext)
+        signed = prefix + iv + ciphertext[start:end]
+        mac = hmac.new(signing_key, signed, hashlib.sha256).digest()
+        tokens.append(base64.urlsafe_b64encode(signed + mac).decode())
+        iv, start = ciphertext[end - 16 : end], end
+    return tokens
+
+
 def _copy_signatures(campaign: Any, count: int) -> None:
     """Many confirmed signatures at PostgreSQL's COPY speed, each e-mail
     encrypted on its own (the export decrypts every row)."""
     from django.db import connection
 
-    from core.crypto import encrypt
-
+    emails = _fernet_tokens([f"signer{number}@example.org" for number in range(count)])
+    assert crypto.decrypt(emails[-1]) == f"signer{count - 1}@example.org"
     now = timezone.now().isoformat()
     columns = (
         "campaign_id, status, source, event, full_name, name_key, email, email_hash, phone, "
@@ -176,7 +213,7 @@ def _copy_signatures(campaign: Any, count: int) -> None:
                     "",
                     name,
                     name,
-                    encrypt(f"signer{number}@example.org"),
+                    emails[number],
                     f"{number:064x}",
                     "",
                     "FR",
@@ -197,6 +234,49 @@ def _copy_signatures(campaign: Any, count: int) -> None:
             )
 
 
+def _process_memory(field: str) -> int:
+    """A size from /proc/self/status (Linux), in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise LookupError(field)
+
+
+def _resident_peak_reset() -> int | None:
+    """Reset the kernel's peak resident size of this process (Linux) and
+    return the resident size it starts from, freed memory handed back first
+    so that the start is what is really held; None where that cannot be done."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+        Path("/proc/self/clear_refs").write_text("5")  # 5: reset the peak (VmHWM)
+        return _process_memory("VmRSS")
+    except (AttributeError, OSError, LookupError):
+        return None
+
+
+def _read_with_peak_memory(chunks: Iterable[bytes]) -> tuple[int, int, int]:
+    """Lines and bytes of a streamed body, and the most memory held above the
+    start while reading it.
+
+    The kernel's figure costs nothing per allocation and also counts libpq's
+    C buffers; tracemalloc (where the kernel's cannot be reset) hooks each of
+    the millions of allocations of 100,000 rows: 15 s of CPU instead of 1.5 s."""
+    start = _resident_peak_reset()
+    if start is None:
+        tracemalloc.start()
+    lines = size = 0
+    try:
+        for chunk in chunks:
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+        if start is None:
+            return lines, size, tracemalloc.get_traced_memory()[1]
+        return lines, size, _process_memory("VmHWM") - start
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db
@@ -209,16 +289,7 @@ def test_the_full_export_of_100000_rows_streams_with_bounded_memory(
     client = _signed_in(roles.ORGANISER)
     response = client.post(reverse("organisers:signature_export", args=[campaign.slug]))
     assert response.streaming
-    tracemalloc.start()
-    try:
-        lines = 0
-        size = 0
-        for chunk in response.streaming_content:  # type: ignore[attr-defined]
-            lines += chunk.count(b"\n")
-            size += len(chunk)
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    lines, size, peak = _read_with_peak_memory(response.streaming_content)  # type: ignore[attr-defined]
     assert lines == 100_001
     assert size > 100_000 * 40  # the rows really went through
     # The whole file is several MB; streaming holds one chunk of rows at a time.

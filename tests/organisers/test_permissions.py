@@ -178,12 +178,15 @@ def test_every_page_and_export_is_open_to_exactly_its_roles() -> None:
     signature = make_signature(campaign, email="dara.sok@example.org", phone="+33612345678")
     users = _users()
     CampaignLead.objects.create(user=users[LEAD], campaign=campaign)
+    # One signed-in session per role, as a person goes from page to page
+    # (signing in again for each of the 224 requests was a third of the time).
+    clients = {who: Client() for who in EVERYONE}
+    for who, client in clients.items():
+        sign_in(client, users[who])
     wrong: list[str] = []
     for page, method, url_of, allowed in PAGES:
         url = url_of(campaign, signature)
-        for who in EVERYONE:
-            client = Client()
-            sign_in(client, users[who])
+        for who, client in clients.items():
             response = getattr(client, method)(url)
             if who in allowed:
                 ok = response.status_code == 200
