@@ -12,12 +12,10 @@ import itertools
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from allauth.mfa import app_settings
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.utils import timezone
@@ -118,13 +116,6 @@ def submissions_process() -> int:
     return submissions_process_due(grace=timedelta(0))
 
 
-@cache
-def _password_hash() -> str:
-    """PASSWORD hashed as settings say, once: the hasher's 0.5 s of CPU is
-    there to slow an attacker down, not each staff member a test makes."""
-    return make_password(PASSWORD)
-
-
 def make_staff(
     role: str | None = None,
     *,
@@ -137,11 +128,8 @@ def make_staff(
     `permissions` ("app_label.codename"), and TOTP enrolled if asked."""
     number = next(_numbers)
     username = username or f"staff{number}"
-    user = User.objects.create(
-        username=username,
-        email=f"{username}@ceroc.example",
-        password=_password_hash(),
-        is_staff=staff,
+    user = User.objects.create_user(
+        username=username, email=f"{username}@ceroc.example", password=PASSWORD, is_staff=staff
     )
     from allauth.account.models import EmailAddress
 
