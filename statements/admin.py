@@ -82,7 +82,10 @@ class StatementAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "pdf_status", "campaigns"]
     search_fields = ["slug", "title_km", "title_en"]
     date_hierarchy = "date"
-    filter_horizontal = ["campaigns"]
+    # Searched as one types (CampaignAdmin.search_fields), not every campaign
+    # ever run listed on each statement page: a site accumulates hundreds, and
+    # each would be loaded with all its texts and rendered twice on every visit.
+    autocomplete_fields = ["campaigns"]
     inlines = [SignatoryInline, AttachmentInline, TransitionInline]
     actions = ["rebuild_pdfs"]
     readonly_fields = [

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from statements import services
 from statements.models import Statement, Transition
-from tests.factories import make_statement
+from tests.factories import make_campaign, make_staff, make_statement
+from tests.statements.conftest import EDITOR_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +214,28 @@ def test_admin_shows_both_languages_and_previews_each(
         assert preview.status_code == 200
         assert expected in preview.content.decode()
         assert f'<html lang="{language}">' in preview.content.decode()
+
+
+def test_a_statement_page_shows_its_campaigns_and_finds_others_by_title(client: Client) -> None:
+    """The campaigns a statement belongs to are shown; any other is found by
+    typing its title, not listed: a site accumulates hundreds."""
+    organiser = make_staff(
+        username="organiser", permissions=[*EDITOR_PERMISSIONS, "campaigns.view_campaign"]
+    )
+    linked = make_campaign("wages", title_km="Fair wages", title_en="Fair wages")
+    make_campaign("water", title_km="Clean water", title_en="Clean water")
+    statement = make_statement(campaign=linked)
+    client.force_login(organiser)
+    page = client.get(reverse("admin:statements_statement_change", args=[statement.pk]))
+    assert "Fair wages" in page.content.decode()
+    assert "Clean water" not in page.content.decode()
+    found = client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "statements",
+            "model_name": "statement",
+            "field_name": "campaigns",
+            "term": "water",
+        },
+    ).json()
+    assert [result["text"] for result in found["results"]] == ["Clean water"]
