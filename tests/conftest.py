@@ -119,7 +119,7 @@ def _flush_by_delete() -> Iterator[None]:
         # Table names from Django's own introspection, quoted.
         return [f"DELETE FROM {self.quote_name(table)};" for table in tables]  # noqa: S608 # nosec B608
 
-    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign,assignment]
     yield
     DatabaseOperations.sql_flush = truncate  # type: ignore[method-assign]
 
