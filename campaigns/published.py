@@ -16,8 +16,6 @@ never change it. Code that saves a campaign loads its own.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,34 +23,32 @@ from django.http import Http404
 from django.utils.safestring import SafeString
 
 from campaigns.models import Campaign
+from core.kept import KeptForAWhile
 
 PUBLISHED_TTL_SECONDS = 5.0
 
 
 @dataclass
-class _Kept:
-    campaign: Campaign
-    expires: float
+class _Published:
+    campaign: Campaign | None  # None: no public campaign has this slug
     rendered: dict[str, SafeString] = field(default_factory=dict)
 
 
-_kept: dict[str, _Kept] = {}
-_lock = threading.Lock()
+_published: KeptForAWhile[_Published] = KeptForAWhile(PUBLISHED_TTL_SECONDS)
 
 
 def published_campaign(slug: str) -> Campaign:
     """The public campaign (anything but a draft) with this slug, its
     questions loaded; Http404 when there is none."""
-    kept = _kept.get(slug)
-    if kept is None or kept.expires < time.monotonic():
-        campaign = Campaign.objects.public().prefetch_related("questions").filter(slug=slug).first()
-        if campaign is None:
-            _kept.pop(slug, None)
-            raise Http404("No such campaign.")
-        kept = _Kept(campaign=campaign, expires=time.monotonic() + PUBLISHED_TTL_SECONDS)
-        with _lock:
-            _kept[slug] = kept
-    return kept.campaign
+    published = _published.get(
+        slug,
+        lambda: _Published(
+            Campaign.objects.public().prefetch_related("questions").filter(slug=slug).first()
+        ),
+    )
+    if published.campaign is None:
+        raise Http404("No such campaign.")
+    return published.campaign
 
 
 def published_rendered(
@@ -61,16 +57,15 @@ def published_rendered(
     """`render()`, kept with the campaign while it is kept: only for what
     depends on the campaign, its questions and `key` alone (the language).
     A campaign loaded elsewhere is rendered afresh every time."""
-    kept = _kept.get(campaign.slug)
-    if kept is None or kept.campaign is not campaign:
+    published = _published.peek(campaign.slug)
+    if published is None or published.campaign is not campaign:
         return render()
-    text = kept.rendered.get(key)
+    text = published.rendered.get(key)
     if text is None:
-        text = kept.rendered[key] = render()
+        text = published.rendered[key] = render()
     return text
 
 
 def forget_published() -> None:
     """Load every campaign afresh on next use (after a change, in tests)."""
-    with _lock:
-        _kept.clear()
+    _published.forget()

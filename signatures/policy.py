@@ -17,29 +17,30 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from core.bilingual import localized
+from core.kept import KeptForAWhile
 from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
 
 # The rules are read on every signature; under a flood that was four queries
 # of the eleven a signature costs. Each process keeps them this long, so an
 # organiser's change takes effect within a few seconds everywhere.
 RULES_TTL_SECONDS = 5.0
-_rules: dict[str, Any] = {}
+_rules: KeptForAWhile[dict[str, Any]] = KeptForAWhile(RULES_TTL_SECONDS)
 
 
 def _cached_rules() -> dict[str, Any]:
-    if _rules.get("expires", 0.0) < time.monotonic():
-        _rules.update(
-            site=SigningSettings.current(),
-            domain_rules=list(DomainRule.objects.all()),
-            ip_rules=list(IpRule.objects.all()),
-            expires=time.monotonic() + RULES_TTL_SECONDS,
-        )
-    return _rules
+    return _rules.get(
+        "rules",
+        lambda: {
+            "site": SigningSettings.current(),
+            "domain_rules": list(DomainRule.objects.all()),
+            "ip_rules": list(IpRule.objects.all()),
+        },
+    )
 
 
 def forget_rules() -> None:
     """Read the rules afresh on next use (after an organiser changes them, in tests)."""
-    _rules.clear()
+    _rules.forget()
 
 
 @dataclass(frozen=True)
