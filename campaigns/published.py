@@ -31,7 +31,7 @@ PUBLISHED_TTL_SECONDS = 5.0
 @dataclass
 class _Published:
     campaign: Campaign | None  # None: no public campaign has this slug
-    rendered: dict[str, SafeString] = field(default_factory=dict)
+    rendered: dict[str, tuple[str, SafeString]] = field(default_factory=dict)  # key: (version, text)
 
 
 _published: KeptForAWhile[_Published] = KeptForAWhile(PUBLISHED_TTL_SECONDS)
@@ -52,18 +52,20 @@ def published_campaign(slug: str) -> Campaign:
 
 
 def published_rendered(
-    campaign: Campaign, key: str, render: Callable[[], SafeString]
+    campaign: Campaign, key: str, render: Callable[[], SafeString], version: str = ""
 ) -> SafeString:
     """`render()`, kept with the campaign while it is kept: only for what
-    depends on the campaign, its questions and `key` alone (the language).
-    A campaign loaded elsewhere is rendered afresh every time."""
+    depends on the campaign, its questions, `key` (the language) and
+    `version` alone (the figures shown). A new version replaces the old one,
+    so a key keeps one text at most. A campaign loaded elsewhere is rendered
+    afresh every time."""
     published = _published.peek(campaign.slug)
     if published is None or published.campaign is not campaign:
         return render()
-    text = published.rendered.get(key)
-    if text is None:
-        text = published.rendered[key] = render()
-    return text
+    kept = published.rendered.get(key)
+    if kept is None or kept[0] != version:
+        kept = published.rendered[key] = (version, render())
+    return kept[1]
 
 
 def forget_published() -> None:

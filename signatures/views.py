@@ -15,7 +15,7 @@ from campaigns.models import Campaign
 from campaigns.published import published_campaign
 from core.http import client_ip
 from core.templatetags.sitthi import digits
-from signatures import services, tallies
+from signatures import services, shared_pages, tallies
 from signatures.forms import SignatureForm, country_name, form_token, landing_from
 from signatures.policy import signing_pause_message
 
@@ -29,7 +29,8 @@ def share_links(campaign: Campaign) -> dict[str, str]:
     text = campaign.text("share_text").text or campaign.title.text
 
     def tagged(source: str) -> str:
-        return f"{page}?{urlencode({'utm_source': source, 'utm_medium': 'share'})}"
+        query = {"utm_source": source, "utm_medium": shared_pages.SHARE_MEDIUM}
+        return f"{page}?{urlencode(query)}"
 
     return {
         "page": page,
@@ -67,25 +68,44 @@ def campaign_context(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+def landing_token(request: HttpRequest) -> str:
+    """A fresh form's token: now, and how this reader arrived."""
+    referrer, utm = landing_from(request.META.get("HTTP_REFERER", ""), request.GET)
+    return form_token(referrer=referrer, utm=utm)
+
+
 def campaign_page(
-    request: HttpRequest, campaign: Campaign, form: SignatureForm | None = None, status: int = 200
+    request: HttpRequest,
+    campaign: Campaign,
+    form: SignatureForm | None = None,
+    status: int = 200,
+    *,
+    shared: bool = False,
 ) -> HttpResponse:
-    """The campaign page, with a fresh form or one with errors."""
+    """The campaign page, with a fresh form or one with errors; `shared`:
+    with placeholders for what differs from reader to reader (shared_pages)."""
     pause_message = signing_pause_message(campaign)
     if form is None and campaign.is_open() and not pause_message:
-        referrer, utm = landing_from(request.META.get("HTTP_REFERER", ""), request.GET)
-        form = SignatureForm(
-            campaign=campaign,
-            initial={"form_token": form_token(referrer=referrer, utm=utm)},
-        )
+        token = shared_pages.FORM_TOKEN if shared else landing_token(request)
+        form = SignatureForm(campaign=campaign, initial={"form_token": token})
     context = campaign_context(campaign)
     context.update({"form": form, "pause_message": pause_message})
+    if shared:
+        context.update(shared_pages.PLACEHOLDERS)
     return render(request, "signatures/campaign.html", context, status=status)
 
 
 def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = published_campaign(slug)
-    return campaign_page(request, campaign)
+    if not shared_pages.same_for_every_reader(request):
+        return campaign_page(request, campaign)
+    return shared_pages.shared_page(
+        request,
+        campaign,
+        "campaign",
+        lambda: campaign_page(request, campaign, shared=True),
+        lambda: landing_token(request),
+    )
 
 
 @require_GET
@@ -147,7 +167,19 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = published_campaign(slug)
-    return render(request, "signatures/thanks.html", campaign_context(campaign))
+    if not shared_pages.same_for_every_reader(request):
+        return render(request, "signatures/thanks.html", campaign_context(campaign))
+    return shared_pages.shared_page(
+        request,
+        campaign,
+        "thanks",
+        lambda: render(
+            request,
+            "signatures/thanks.html",
+            campaign_context(campaign) | shared_pages.PLACEHOLDERS,
+        ),
+        lambda: landing_token(request),
+    )
 
 
 @never_cache
