@@ -6,7 +6,8 @@
 Reuses bench/signing.py (gunicorn, a Celery worker with beat, an SMTP sink,
 keep-alive clients) with two differences: Redis is a throwaway `redis-server`
 started here on a free port with no persistence (the shared Redis is never
-touched), and its database is sitthi_bench_faults. Once a third of the
+touched), and its database is `<DATABASE_URL's name>_faults_<pid>` (dropped
+at the end, as the signing benchmark's is). Once a third of the
 submissions are in, Redis is killed (SIGKILL: everything queued in it is
 lost) and started again a few seconds later; then the worker is SIGKILLed
 with its pool in the middle of sending and a new one started.
@@ -36,6 +37,11 @@ REDIS_DOWN_SECONDS = 3.0
 
 
 class ThrowawayRedis:
+    """redis-server on a port of its own. It cannot be handed a bound socket,
+    so the port is one that was free a moment ago: the first start tries a
+    new port if another server took it meanwhile; a restart keeps the port
+    (the stack's URLs name it)."""
+
     def __init__(self) -> None:
         self.port = signing.free_port()
         self.process: subprocess.Popen | None = None
@@ -45,6 +51,16 @@ class ThrowawayRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        first_start = self.process is None
+        for _attempt in range(5 if first_start else 1):
+            self._spawn()
+            if self._answering():
+                return
+            self.kill()
+            self.port = signing.free_port()
+        raise RuntimeError("redis-server did not start")
+
+    def _spawn(self) -> None:
         binary = shutil.which("redis-server")
         if not binary:
             raise SystemExit("bench faults needs redis-server (apt-get install redis-server)")
@@ -65,16 +81,21 @@ class ThrowawayRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        import socket
 
+    def _answering(self) -> bool:
+        """Ours answers on the port: the server there has our process's pid
+        (another one may have taken the port, and ours exited)."""
+        import redis
+
+        assert self.process is not None
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
+                with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=0.5) as client:
+                    return bool(client.info("server")["process_id"] == self.process.pid)
+            except redis.RedisError:
                 time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        return False
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
@@ -143,7 +164,7 @@ def run(
     redis = ThrowawayRedis()
     redis.start()
     os.environ["REDIS_URL"] = redis.url
-    signing.BENCH_DATABASE = "sitthi_bench_faults"  # never the signing benchmark's database
+    signing.DATABASE_LABEL = "faults"  # `<name>_faults_<pid>`, never the signing benchmark's
     sinks: list[CountingSink] = []
 
     def make_sink() -> CountingSink:
@@ -171,22 +192,27 @@ def run(
 
     measure = signing._measure
 
+    figures: list[FaultFigures] = []
+
     def measure_then_drain(stack: signing.Stack, *args: Any, **kwargs: Any) -> signing.Result:
         result = measure(stack, *args, **kwargs)
-        _drain_outbox(log)  # while the worker and beat still run
+        # Mail the broker lost reaches the sink through outbox_flush (beat, every
+        # 30 s, for messages older than a minute): wait for the outbox to drain,
+        # while the worker and beat still run, and read the figures before
+        # signing.run drops the database.
+        _drain_outbox(log)
+        figures.append(_figures(result, sinks[-1], faults, log))
         return result
 
     signing._measure = measure_then_drain  # type: ignore[assignment]
     try:
-        result = signing.run(
+        signing.run(
             clients=clients,
             signatures=signatures,
             on_running=inject if (restart_redis or kill_worker) else None,
             log=log,
         )
-        # Mail the broker lost reaches the sink through outbox_flush (beat, every
-        # 30 s, for messages older than a minute): wait for the outbox to drain.
-        return _figures(result, sinks[-1], faults, log)
+        return figures[0]
     finally:
         redis.kill()
 
@@ -222,7 +248,8 @@ def _figures(
         faults=faults,
         submissions=result.submissions,
         distinct_signers=result.distinct_signers,
-        submit_errors=len(result.submit_errors) + len(result.confirm_errors),
+        # A client that never got its first page sent nothing: not exact either.
+        submit_errors=result.errors + result.dropped_clients,
         signatures_stored=Signature.objects.filter(campaign=campaign).count(),
         signatures_counted=result.true_count,
         public_count=result.public_count,

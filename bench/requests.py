@@ -34,9 +34,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # `--profile NAME [--order cumulative]`: also print where that request's CPU
@@ -45,20 +46,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PROFILED = ""
 PROFILE_ORDER = "tottime"
 TARGETS_MS = {"sign POST": 2.5, "confirm": 2.5, "thanks page": 1.5, "campaign page": 1.5}
-
-
-def _database_urls() -> tuple[str, str, str]:
-    """(admin URL, this run's database URL, its name)."""
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sitthi")
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        raise SystemExit("bench requests needs PostgreSQL: set DATABASE_URL=postgres://...")
-    name = f"{parts.path.strip('/') or 'sitthi'}_requests_{os.getpid()}"
-    return (
-        urlunsplit(parts._replace(path="/postgres")),
-        urlunsplit(parts._replace(path="/" + name)),
-        name,
-    )
 
 
 def _setup_django(database_url: str, static_root: str) -> None:
@@ -158,7 +145,7 @@ def run(repeats: int) -> list[Row]:
     campaign = Campaign.objects.create(
         slug="bench-right-to-vote",
         status=Campaign.Status.OPEN,
-        opens_at=timezone.now() - timezone.timedelta(days=1),
+        opens_at=timezone.now() - timedelta(days=1),
         title_km="ញត្តិទាមទារសិទ្ធិបោះឆ្នោត",
         title_en="The right to vote for Cambodians overseas",
         body_km="យើងទាមទារ **សិទ្ធិបោះឆ្នោត**។",
@@ -253,12 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     global PROFILED, PROFILE_ORDER
     PROFILED = args.profile
     PROFILE_ORDER = args.order
-    import psycopg
+    from bench.databases import database_create, database_drop, run_database
 
-    admin_url, database_url, name = _database_urls()
+    admin_url, database_url, name = run_database("requests")
     static_root = tempfile.TemporaryDirectory(prefix="bench-requests-static-")
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    database_create(admin_url, name)
     try:
         _setup_django(database_url, static_root.name)
         from django.core.management import call_command
@@ -272,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        if not database_drop(admin_url, name):
+            print(f"database {name} is still in use: left in place", flush=True)
         static_root.cleanup()
     return 0
 

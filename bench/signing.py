@@ -4,10 +4,13 @@
     REDIS_URL=redis://127.0.0.1:6379/1 python -m bench signing [--clients 64] [--signatures 3000]
 
 Everything runs on this machine: gunicorn (gthread, DEBUG off) on PostgreSQL
-(its own database, sitthi_bench, recreated and migrated each run), Redis for
-the cache, rate limits and the Celery broker, a real Celery worker with beat
-embedded (the tally fold), and a local aiosmtpd sink that receives the
-confirmation e-mails. Clients are threads with keep-alive connections; each
+(a database of the run's own, `<DATABASE_URL's name>_signing_<pid>`, created
+and migrated at the start, dropped at the end), Redis for the cache (a key
+prefix of the run's own), rate limits and the Celery broker (a queue of the
+run's own), a real Celery worker with beat embedded (the tally fold), and a
+local aiosmtpd sink that receives the confirmation e-mails. Two runs on one
+machine do not meet: gunicorn and the sink listen on sockets this process
+bound to a port the system chose, and gunicorn's control socket is off. Clients are threads with keep-alive connections; each
 simulated signer has its own address (X-Forwarded-For behind one trusted
 proxy), so the per-IP rate limits run for real. About one submission in ten
 repeats an earlier e-mail (signing twice).
@@ -15,8 +18,12 @@ repeats an earlier e-mail (signing twice).
 Phases: submit (measured: signatures/s, p50/p99 latency, errors), wait for
 every confirmation e-mail, open every confirm link (some twice), then check
 that the public figure, the stored tallies and a true COUNT all equal the
-number of distinct signers. Target (issue 3): 333 signatures/s, p99 < 300 ms
-at 64 clients, zero errors, exact count.
+number of distinct signers. Failed requests, clients that never got their
+first page (and so never sent their share of the load) and counts that
+disagree are reported apart. The PostgreSQL connections the stack holds
+are sampled throughout (pg_stat_activity) and the peak printed. Target
+(issue 3): 333 signatures/s, p99 < 300 ms at 64 clients, zero errors, no
+client lost, exact count.
 
 For fault benchmarks, `run(..., on_running=callback)` calls `callback(stack)`
 in its own thread once submissions are under way; `stack` can stop and start
@@ -34,21 +41,27 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bench.databases import database_create, database_drop, run_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-BENCH_DATABASE = "sitthi_bench"
+# This run's database is `<DATABASE_URL's name>_<label>_<pid>`; bench.faults
+# sets its own label.
+DATABASE_LABEL = "signing"
 CAMPAIGN_SLUG = "bench-right-to-vote"
 TARGET_RATE = 333.0
 TARGET_P99_MS = 300.0
@@ -60,34 +73,49 @@ CONFIRM_LINK = re.compile(rb"https?://[^/\s]+(/(?:km|en)/sign/confirm/[^\s/]+/)"
 
 
 def free_port() -> int:
+    """A port that was free a moment ago. Only for a server that cannot be
+    handed a bound socket (bench.faults's redis-server, which retries)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def database_urls() -> tuple[str, str]:
-    """(admin URL to create the database, the bench database's URL)."""
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        raise SystemExit("bench signing needs PostgreSQL: set DATABASE_URL=postgres://...")
-    return (
-        urlunsplit(parts._replace(path="/postgres")),
-        urlunsplit(parts._replace(path="/" + BENCH_DATABASE)),
-    )
+def listening_socket(backlog: int = 2048) -> socket.socket:
+    """A socket bound to a port the system chose, already listening, to be
+    handed to the server: no window in which another process could take the
+    port between choosing and binding it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(backlog)
+    return listener
+
+
+def with_application_name(database_url: str, name: str) -> str:
+    """The URL with `?application_name=`: pg_stat_activity then tells which
+    part of the stack holds each connection."""
+    parts = urlsplit(database_url)
+    query = {**dict(parse_qsl(parts.query)), "application_name": name}
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class SmtpSink:
-    """A local SMTP server that keeps each recipient's confirm links."""
+    """A local SMTP server that keeps each recipient's confirm links. It
+    serves on a socket bound here (see `listening_socket`)."""
 
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
 
-        self.port = free_port()
+        listener = listening_socket(backlog=100)
+        self.port = int(listener.getsockname()[1])
         self.links: dict[str, list[str]] = {}
         self.received = 0
         self.lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+        class OnBoundSocket(Controller):
+            def _create_server(self) -> Any:
+                return self.loop.create_server(self._factory_invoker, sock=listener)
+
+        self.controller = OnBoundSocket(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content)
@@ -116,7 +144,7 @@ class Stack:
     """The running services. A fault benchmark may stop and start them."""
 
     env: dict[str, str]
-    http_port: int
+    http_listener: socket.socket
     smtp: SmtpSink
     log_dir: Path
     gunicorn_workers: int = 3
@@ -126,20 +154,32 @@ class Stack:
     worker: subprocess.Popen | None = None
     started: list[subprocess.Popen] = field(default_factory=list)
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    @property
+    def http_port(self) -> int:
+        return int(self.http_listener.getsockname()[1])
+
+    def _spawn(
+        self, name: str, command: list[str], pass_fds: tuple[int, ...] = ()
+    ) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - kept open for the process
+        env = {**self.env, "DATABASE_URL": with_application_name(self.env["DATABASE_URL"], name)}
         process = subprocess.Popen(
             command,
             cwd=BASE_DIR,
-            env=self.env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
         self.started.append(process)
         return process
 
     def start_gunicorn(self) -> None:
+        # gunicorn serves on the socket this process bound and keeps (fd://),
+        # so a restarted gunicorn gets the same port; its control socket,
+        # by default one path for every gunicorn of the user, is off.
+        listener_fd = self.http_listener.fileno()
         self.gunicorn = self._spawn(
             "gunicorn",
             [
@@ -148,21 +188,23 @@ class Stack:
                 "config/gunicorn.py",  # production's settings (JSON access log), then ours
                 "config.wsgi",
                 "--bind",
-                f"127.0.0.1:{self.http_port}",
+                f"fd://{listener_fd}",
+                "--no-control-socket",
                 "--worker-class",
                 "gthread",
                 "--workers",
                 str(self.gunicorn_workers),
                 "--threads",
                 str(self.gunicorn_threads),
-                "--backlog",
-                "2048",
                 "--keep-alive",
                 "30",
             ],
+            pass_fds=(listener_fd,),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if self.gunicorn.poll() is not None:
+                break
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=5)
                 connection.request("GET", "/healthz")
@@ -170,7 +212,7 @@ class Stack:
                     return
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError("gunicorn did not start: see var/bench/gunicorn.log")
+        raise RuntimeError(f"gunicorn did not start: see {self.log_dir / 'gunicorn.log'}")
 
     def start_worker(self) -> None:
         self.worker = self._spawn(
@@ -214,7 +256,9 @@ class Stack:
             self.stop(process)
 
 
-def _bench_env(database_url: str, redis_url: str, http_port: int, smtp_port: int) -> dict[str, str]:
+def _bench_env(
+    database_url: str, redis_url: str, http_port: int, smtp_port: int, static_root: str
+) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     return {
@@ -231,8 +275,9 @@ def _bench_env(database_url: str, redis_url: str, http_port: int, smtp_port: int
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CELERY_QUEUE": f"bench-{os.getpid()}",
+        "CACHE_KEY_PREFIX": f"bench-{os.getpid()}",
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "STATIC_ROOT": str(BASE_DIR / "var" / "bench" / "static"),
+        "STATIC_ROOT": static_root,
         "TRUSTED_PROXY_COUNT": "1",
         "SIGNATURE_MIN_FILL_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
@@ -240,12 +285,7 @@ def _bench_env(database_url: str, redis_url: str, http_port: int, smtp_port: int
     }
 
 
-def _prepare_database(admin_url: str, env: dict[str, str]) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+def _prepare_database(env: dict[str, str]) -> None:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True)
     subprocess.run(
@@ -287,7 +327,11 @@ def _create_campaign() -> int:
 @dataclass
 class Outcome:
     latencies: list[float] = field(default_factory=list)  # seconds, successful requests
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one per failed request
+    # Clients whose first page failed: they sent nothing, so the load was
+    # lighter than asked (the others took their share, at fewer at a time).
+    dropped_clients: list[str] = field(default_factory=list)
+    not_run: int = 0  # jobs no client took (every client dropped)
 
 
 class Client:
@@ -404,9 +448,9 @@ def _drive(
         client = Client(port)
         try:
             client.open_campaign()
-        except Exception as failure:  # counted once; the other clients carry on
+        except Exception as failure:  # the other clients carry on
             with lock:
-                outcome.errors.append(f"open: {failure}")
+                outcome.dropped_clients.append(f"{type(failure).__name__}: {failure}")
             return
         while True:
             with lock:
@@ -437,6 +481,7 @@ def _drive(
         thread.start()
     for thread in threads:
         thread.join()
+    outcome.not_run = len(jobs) - done[0]
     return outcome, time.perf_counter() - started
 
 
@@ -445,6 +490,52 @@ def _percentile(values: list[float], share: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+# --- Connections held --------------------------------------------------------------
+
+
+class ConnectionSampler:
+    """Samples pg_stat_activity for the run's database a few times a second,
+    on a connection to the admin database (so not counted itself), and keeps
+    the peak with who held it then (application_name: gunicorn, worker,
+    driver), and the most each one held at any sample."""
+
+    def __init__(self, admin_url: str, database: str, interval: float = 0.25) -> None:
+        self.admin_url = admin_url
+        self.database = database
+        self.interval = interval
+        self.peak = 0
+        self.peak_by_holder: dict[str, int] = {}
+        self.most_by_holder: dict[str, int] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            while not self.stopping.is_set():
+                rows = connection.execute(
+                    "SELECT application_name, count(*) FROM pg_stat_activity"
+                    " WHERE datname = %s GROUP BY application_name",
+                    (self.database,),
+                ).fetchall()
+                total = sum(count for _name, count in rows)
+                for name, count in rows:
+                    holder = name or "?"
+                    self.most_by_holder[holder] = max(count, self.most_by_holder.get(holder, 0))
+                if total > self.peak:
+                    self.peak = total
+                    self.peak_by_holder = {name or "?": count for name, count in rows}
+                self.stopping.wait(self.interval)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
 
 
 # --- The benchmark ----------------------------------------------------------------
@@ -460,25 +551,50 @@ class Result:
     p50_ms: float
     p99_ms: float
     submit_errors: list[str]
+    submit_dropped_clients: list[str]
+    submit_not_run: int
     mails_received: int
     mail_seconds: float
     confirm_seconds: float
     confirm_p99_ms: float
     confirm_errors: list[str]
+    confirm_dropped_clients: list[str]
+    confirm_not_run: int
     public_count: int
     true_count: int
     stored_count: int
-    exact: bool
+    computed_count: int
+    database: str = ""
+    peak_connections: int = 0
+    peak_connections_by_holder: dict[str, int] = field(default_factory=dict)
+    most_connections_by_holder: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
+        """Requests that failed (a dropped client's first page is not one)."""
         return len(self.submit_errors) + len(self.confirm_errors)
+
+    @property
+    def dropped_clients(self) -> int:
+        return len(self.submit_dropped_clients) + len(self.confirm_dropped_clients)
+
+    @property
+    def counts_agree(self) -> bool:
+        """The public figure, the stored tallies, the tally SQL and a true
+        COUNT all say the same: the counting itself is sound."""
+        return self.public_count == self.true_count == self.stored_count == self.computed_count
+
+    @property
+    def exact(self) -> bool:
+        """The counts agree and equal the number of distinct signers."""
+        return self.counts_agree and self.true_count == self.distinct_signers
 
     def meets_target(self) -> bool:
         return (
             self.signatures_per_second >= TARGET_RATE
             and self.p99_ms < TARGET_P99_MS
             and self.errors == 0
+            and self.dropped_clients == 0
             and self.exact
         )
 
@@ -488,40 +604,71 @@ def run(
     signatures: int = 3000,
     duplicate_share: float = 0.1,
     gunicorn_workers: int = 3,
-    gunicorn_threads: int = 8,
+    gunicorn_threads: int = 4,
     worker_concurrency: int = 2,
     on_running: Callable[[Stack], None] | None = None,
     log: Callable[[str], None] = print,
 ) -> Result:
-    """Start the stack, drive the load, check the count, stop the stack."""
-    admin_url, database_url = database_urls()
+    """Create the run's database, start the stack, drive the load, check the
+    count, stop the stack, drop the database."""
+    admin_url, database_url, database = run_database(DATABASE_LABEL)
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    http_port = free_port()
+    http_listener = listening_socket()
     smtp = SmtpSink()
-    env = _bench_env(database_url, redis_url, http_port, smtp.port)
-    log_dir = BASE_DIR / "var" / "bench"
+    static_root = tempfile.mkdtemp(prefix=f"{database}-static-")
+    env = _bench_env(
+        with_application_name(database_url, "driver"),
+        redis_url,
+        int(http_listener.getsockname()[1]),
+        smtp.port,
+        static_root,
+    )
+    log_dir = BASE_DIR / "var" / "bench" / database  # kept after the run: the services' logs
     log_dir.mkdir(parents=True, exist_ok=True)
-    log(f"preparing database {BENCH_DATABASE} (migrate, collectstatic)...")
-    _prepare_database(admin_url, env)
-    _setup_django(env)
-    _create_campaign()
+    log(f"preparing database {database} (migrate, collectstatic); logs in {log_dir}...")
+    database_create(admin_url, database)
+    sampler = ConnectionSampler(admin_url, database)
     stack = Stack(
         env=env,
-        http_port=http_port,
+        http_listener=http_listener,
         smtp=smtp,
         log_dir=log_dir,
         gunicorn_workers=gunicorn_workers,
         gunicorn_threads=gunicorn_threads,
         worker_concurrency=worker_concurrency,
     )
-    smtp.start()
     try:
+        _prepare_database(env)
+        _setup_django(env)
+        _create_campaign()
+        from django.db import connections
+
+        connections.close_all()  # the driver holds no connection during the load
+        sampler.start()
+        smtp.start()
         stack.start_worker()
         stack.start_gunicorn()
-        return _measure(stack, clients, signatures, duplicate_share, on_running, log)
+        result = _measure(stack, clients, signatures, duplicate_share, on_running, log)
+        sampler.stop()
+        result.database = database
+        result.peak_connections = sampler.peak
+        result.peak_connections_by_holder = sampler.peak_by_holder
+        result.most_connections_by_holder = sampler.most_by_holder
+        return result
     finally:
+        sampler.stop()
         stack.stop_all()
         smtp.stop()
+        http_listener.close()
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if database_drop(admin_url, database):
+            log(f"database {database} dropped")
+        else:
+            log(f"database {database} is still in use: left in place")
+        shutil.rmtree(static_root, ignore_errors=True)
 
 
 def _measure(
@@ -615,15 +762,19 @@ def _measure(
         p50_ms=1000 * statistics.median(latencies) if latencies else float("nan"),
         p99_ms=1000 * _percentile(latencies, 0.99),
         submit_errors=submitted.errors,
+        submit_dropped_clients=submitted.dropped_clients,
+        submit_not_run=submitted.not_run,
         mails_received=stack.smtp.received,
         mail_seconds=mail_seconds,
         confirm_seconds=confirm_seconds,
         confirm_p99_ms=1000 * _percentile(confirmed.latencies, 0.99),
         confirm_errors=confirmed.errors,
+        confirm_dropped_clients=confirmed.dropped_clients,
+        confirm_not_run=confirmed.not_run,
         public_count=public,
         true_count=true_count,
         stored_count=stored,
-        exact=public == true_count == stored == computed == len(distinct),
+        computed_count=computed,
     )
 
 
@@ -634,30 +785,72 @@ def _public_total(port: int) -> int:
     return int(json.loads(connection.getresponse().read())["total"])
 
 
+def _kinds(problems: list[str]) -> str:
+    if not problems:
+        return "0"
+    kinds: dict[str, int] = {}
+    for problem in problems:
+        kinds[problem] = kinds.get(problem, 0) + 1
+    return f"{len(problems)} ({', '.join(f'{k}: {n}' for k, n in sorted(kinds.items()))})"
+
+
 def report(result: Result) -> str:
-    def summary(errors: list[str]) -> str:
-        if not errors:
+    def dropped(clients: list[str], not_run: int) -> str:
+        if not clients:
             return "0"
-        kinds: dict[str, int] = {}
-        for error in errors:
-            kinds[error] = kinds.get(error, 0) + 1
-        return f"{len(errors)} ({', '.join(f'{k}: {n}' for k, n in sorted(kinds.items()))})"
+        lost = f", {not_run} never sent" if not_run else ", the others took their share"
+        return f"{_kinds(clients)}{lost}"
+
+    agreement = "agree" if result.counts_agree else "DISAGREE (a counting fault)"
+    if result.true_count == result.distinct_signers:
+        against_expected = "EXACT" if result.counts_agree else "true count exact"
+    elif result.errors or result.dropped_clients:
+        against_expected = (
+            f"short by {result.distinct_signers - result.true_count}, with requests failed"
+            " or clients dropped (see above): not in itself a counting fault"
+        )
+    else:
+        against_expected = "WRONG, with no request failed (a counting fault)"
+    shortfalls = []
+    if result.signatures_per_second < TARGET_RATE:
+        shortfalls.append(f"{result.signatures_per_second:.0f} signatures/s")
+    if not result.p99_ms < TARGET_P99_MS:
+        shortfalls.append(f"p99 {result.p99_ms:.0f} ms")
+    if result.errors:
+        shortfalls.append(f"{result.errors} requests failed")
+    if result.dropped_clients:
+        shortfalls.append(f"{result.dropped_clients} clients dropped: fewer at a time than asked")
+    if not result.exact:
+        shortfalls.append("count not exact")
+
+    def holders(counts: dict[str, int]) -> str:
+        return ", ".join(f"{holder} {count}" for holder, count in sorted(counts.items()))
 
     lines = [
+        f"database                {result.database} (this run's own)",
         f"clients                 {result.clients}",
         f"submissions             {result.submissions} ({result.distinct_signers} distinct signers)",
         f"signatures/s            {result.signatures_per_second:.0f} (target >= {TARGET_RATE:.0f})",
         f"latency p50 / p99       {result.p50_ms:.0f} ms / {result.p99_ms:.0f} ms"
         f" (target p99 < {TARGET_P99_MS:.0f} ms)",
-        f"submit errors           {summary(result.submit_errors)}",
+        f"submit errors           {_kinds(result.submit_errors)}",
+        f"submit clients dropped  {dropped(result.submit_dropped_clients, result.submit_not_run)}",
         f"e-mails received        {result.mails_received} (all in {result.mail_seconds:.1f} s"
         " after the last submission)",
         f"confirmations           {result.confirm_seconds:.1f} s, p99"
-        f" {result.confirm_p99_ms:.0f} ms, errors {summary(result.confirm_errors)}",
-        f"count public/true/stored {result.public_count} / {result.true_count} /"
-        f" {result.stored_count}, expected {result.distinct_signers}:"
-        f" {'EXACT' if result.exact else 'WRONG'}",
-        f"target met              {'yes' if result.meets_target() else 'no'}",
+        f" {result.confirm_p99_ms:.0f} ms, errors {_kinds(result.confirm_errors)}",
+        f"confirm clients dropped "
+        f"{dropped(result.confirm_dropped_clients, result.confirm_not_run)}",
+        f"failed requests         {result.errors}",
+        f"counts agree            public/true/stored/computed {result.public_count} /"
+        f" {result.true_count} / {result.stored_count} / {result.computed_count}: {agreement}",
+        f"counted vs expected     {result.true_count} / {result.distinct_signers}:"
+        f" {against_expected}",
+        f"PostgreSQL connections  peak {result.peak_connections} at once"
+        f" ({holders(result.peak_connections_by_holder) or 'none seen'}); most held by each:"
+        f" {holders(result.most_connections_by_holder) or 'none seen'}",
+        f"target met              {'yes' if result.meets_target() else 'no'}"
+        + (f" ({'; '.join(shortfalls)})" if shortfalls else ""),
     ]
     return "\n".join(lines)
 
@@ -668,7 +861,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signatures", type=int, default=3000)
     parser.add_argument("--duplicates", type=float, default=0.1)
     parser.add_argument("--gunicorn-workers", type=int, default=3)
-    parser.add_argument("--gunicorn-threads", type=int, default=8)
+    parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
     options, _unknown = parser.parse_known_args(argv)
@@ -682,8 +875,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report(result), flush=True)
     if options.json:
-        print(json.dumps({**result.__dict__, "meets_target": result.meets_target()}, default=str))
-    return 0 if result.errors == 0 and result.exact else 1
+        figures = {
+            **result.__dict__,
+            "errors": result.errors,
+            "dropped_clients": result.dropped_clients,
+            "counts_agree": result.counts_agree,
+            "exact": result.exact,
+            "meets_target": result.meets_target(),
+        }
+        print(json.dumps(figures, default=str))
+    ok = result.errors == 0 and result.dropped_clients == 0 and result.exact
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -121,6 +121,9 @@ if REDIS_URL:
             "BACKEND": "config.cache.ForgivingRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # Two stacks on one Redis database (two benchmark runs) would
+            # otherwise read each other's figures: both campaigns are pk 1.
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
         }
     }
 else:

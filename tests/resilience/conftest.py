@@ -603,7 +603,12 @@ class FaultStack:
         """gunicorn with `workers` workers. With `wait=False` it boots while
         the test goes on; `wait_ready()` waits for it (and for every other
         process started so)."""
-        port = free_port()
+        # A socket bound here and handed over (fd://): no other process can
+        # take the port between choosing it and gunicorn binding it.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(2048)
+        port = listener.getsockname()[1]
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -613,7 +618,10 @@ class FaultStack:
                 "config/gunicorn.py",
                 "config.wsgi",
                 "--bind",
-                f"127.0.0.1:{port}",
+                f"fd://{listener.fileno()}",
+                # The default control socket is one path for every gunicorn
+                # of the user: a second one would take it from the first.
+                "--no-control-socket",
                 "--workers",
                 str(workers),
                 "--timeout",
@@ -629,7 +637,9 @@ class FaultStack:
             stdout=self._log("web"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=(listener.fileno(),),
         )
+        listener.close()  # gunicorn has its own copy
         self.processes.append(process)
         self.web_url = f"http://127.0.0.1:{port}"
 
