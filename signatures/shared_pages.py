@@ -8,8 +8,8 @@ CSRF token and the signed form token (when the form was shown and how the
 reader arrived). So the page is rendered once per address and language
 with unguessable placeholders for those three, kept with the campaign while
 the process keeps it (campaigns.published: a few seconds, forgotten on a
-change) and while its figures stay the same, and each request fills in its
-own values.
+change) and while its figures, its pause and its being open stay the same
+(page_version), and each request fills in its own values.
 
 Django's CSRF protection stays as it is: the token is filled in per
 request, and asking for it sets the reader's cookie as rendering would.
@@ -35,6 +35,7 @@ from django.utils.translation import get_language
 from campaigns.models import Campaign
 from campaigns.published import published_rendered
 from signatures import tallies
+from signatures.policy import signing_pause_message
 
 # Where each share link sends its readers (signatures.views.share_links).
 SHARE_SOURCES = ("facebook", "telegram", "whatsapp", "x", "email")
@@ -68,6 +69,18 @@ def same_for_every_reader(request: HttpRequest) -> bool:
     return not request.user.is_authenticated and not len(get_messages(request))
 
 
+def page_version(campaign: Campaign) -> str:
+    """What a kept page shows besides the campaign's own texts: when any of
+    it changes, the page is rendered again. The figures, so that a signer
+    who just confirmed sees the count include them (a confirmation forgets
+    the figures); whether the form is open, which the clock decides; and
+    the pause, which organisers set on the site's rules as well as on the
+    campaign."""
+    figures = tallies.figures(campaign)
+    pause = signing_pause_message(campaign) or ""
+    return f"{figures.updated_at.isoformat()}|{campaign.is_open()}|{campaign.has_ended()}|{pause}"
+
+
 def shared_page(
     request: HttpRequest,
     campaign: Campaign,
@@ -83,10 +96,7 @@ def shared_page(
         return mark_safe(response.content.decode())  # noqa: S308 # nosec B308 B703 - our templates rendered it
 
     key = f"page:{name}:{get_language()}:{request.get_full_path()}"
-    # Rendered again when the figures change: the count a signer sees after
-    # confirming includes them (a confirmation forgets the figures).
-    version = tallies.figures(campaign).updated_at.isoformat()
-    page = str(published_rendered(campaign, key, rendered, version))
+    page = str(published_rendered(campaign, key, rendered, page_version(campaign)))
     if NONCE in page:
         page = page.replace(NONCE, str(request.csp_nonce))  # type: ignore[attr-defined]
     if CSRF_TOKEN in page:

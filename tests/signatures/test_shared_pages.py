@@ -6,6 +6,7 @@ their reader alone."""
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,12 +16,13 @@ from django.core import signing
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from signatures import shared_pages
 from signatures.forms import FORM_TOKEN_SALT
-from signatures.models import Submission
-from tests.factories import make_staff, sign_in
+from signatures.models import SigningSettings, Submission
+from tests.factories import make_campaign, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -186,4 +188,31 @@ def test_a_changed_campaign_is_rendered_again(
     assert (
         "Let us vote from abroad" in client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
     )
+    assert len(renders) == 2
+
+
+def test_a_site_wide_pause_shows_on_the_next_page(
+    client: Client, campaign: Campaign, renders: list[str]
+) -> None:
+    """Paused on the site's rules, not the campaign: the kept campaign is
+    not forgotten, the page is rendered again all the same."""
+    assert 'name="form_token"' in client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
+    rules = SigningSettings.current()
+    rules.signing_paused = True
+    rules.paused_message_en = "Back at noon."
+    rules.save()
+    page = client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
+    assert "Back at noon." in page
+    assert 'name="form_token"' not in page
+    assert len(renders) == 2
+
+
+def test_a_campaign_that_closes_while_kept_shows_no_form(
+    client: Client, renders: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign = make_campaign(closes_at=timezone.now() + timedelta(seconds=2))
+    assert 'name="form_token"' in client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
+    later = timezone.now() + timedelta(seconds=3)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert 'name="form_token"' not in client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
     assert len(renders) == 2
