@@ -31,9 +31,8 @@ PUBLISHED_TTL_SECONDS = 5.0
 @dataclass
 class _Published:
     campaign: Campaign | None  # None: no public campaign has this slug
-    rendered: dict[str, tuple[str, SafeString]] = field(
-        default_factory=dict
-    )  # key: (version, text)
+    # key: (version, text)
+    rendered: dict[str, tuple[str, SafeString]] = field(default_factory=dict)
 
 
 _published: KeptForAWhile[_Published] = KeptForAWhile(PUBLISHED_TTL_SECONDS)

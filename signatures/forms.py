@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 from django import forms
 from django.core import signing
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext
@@ -40,6 +41,12 @@ def form_token(*, referrer: str = "", utm: dict[str, str] | None = None) -> str:
     """A signed note of when the form was shown and how the person arrived
     (first landing), carried in the form so no session is needed."""
     return _signed_landing(shown_at=int(time.time()), referrer=referrer, utm=utm or {})
+
+
+def landing_token(request: HttpRequest) -> str:
+    """A fresh form's token for this request: now, and how the reader arrived."""
+    referrer, utm = landing_from(request.META.get("HTTP_REFERER", ""), request.GET)
+    return form_token(referrer=referrer, utm=utm)
 
 
 def _signed_landing(*, shown_at: int, referrer: str, utm: dict[str, str]) -> str:

@@ -35,6 +35,7 @@ from django.utils.translation import get_language
 from campaigns.models import Campaign
 from campaigns.published import published_rendered
 from signatures import tallies
+from signatures.forms import landing_token
 from signatures.policy import signing_pause_message
 
 # Where each share link sends its readers (signatures.views.share_links).
@@ -81,19 +82,18 @@ def page_version(campaign: Campaign) -> str:
     return f"{figures.updated_at.isoformat()}|{campaign.is_open()}|{campaign.has_ended()}|{pause}"
 
 
-def shared_page(
-    request: HttpRequest,
-    campaign: Campaign,
-    name: str,
-    render: Callable[[], HttpResponse],
-    form_token: Callable[[], str],
+def reader_page(
+    request: HttpRequest, campaign: Campaign, name: str, render: Callable[[bool], HttpResponse]
 ) -> HttpResponse:
-    """The page `render()` makes with the placeholders in its context (and
-    FORM_TOKEN as its form's token), kept, with this request's values in."""
+    """The page `render(shared)` makes: rendered for this request alone
+    (`shared` False) unless it is the same for every reader; then rendered
+    once with PLACEHOLDERS in its context and FORM_TOKEN as its form's token
+    (`shared` True), kept, and this request's values filled in."""
+    if not same_for_every_reader(request):
+        return render(False)
 
     def rendered() -> SafeString:
-        response = render()
-        return mark_safe(response.content.decode())  # noqa: S308 # nosec B308 B703 - our templates rendered it
+        return mark_safe(render(True).content.decode())  # noqa: S308 # nosec B308 B703 - our templates rendered it
 
     key = f"page:{name}:{get_language()}:{request.get_full_path()}"
     page = str(published_rendered(campaign, key, rendered, page_version(campaign)))
@@ -102,5 +102,5 @@ def shared_page(
     if CSRF_TOKEN in page:
         page = page.replace(CSRF_TOKEN, get_token(request))
     if FORM_TOKEN in page:
-        page = page.replace(FORM_TOKEN, form_token())
+        page = page.replace(FORM_TOKEN, landing_token(request))
     return HttpResponse(page)

@@ -16,7 +16,7 @@ from campaigns.published import published_campaign
 from core.http import client_ip
 from core.templatetags.sitthi import digits
 from signatures import services, shared_pages, tallies
-from signatures.forms import SignatureForm, country_name, form_token, landing_from
+from signatures.forms import SignatureForm, country_name, landing_token
 from signatures.policy import signing_pause_message
 
 TOP_COUNTRIES_SHOWN = 10
@@ -68,12 +68,6 @@ def campaign_context(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def landing_token(request: HttpRequest) -> str:
-    """A fresh form's token: now, and how this reader arrived."""
-    referrer, utm = landing_from(request.META.get("HTTP_REFERER", ""), request.GET)
-    return form_token(referrer=referrer, utm=utm)
-
-
 def campaign_page(
     request: HttpRequest,
     campaign: Campaign,
@@ -97,14 +91,11 @@ def campaign_page(
 
 def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = published_campaign(slug)
-    if not shared_pages.same_for_every_reader(request):
-        return campaign_page(request, campaign)
-    return shared_pages.shared_page(
+    return shared_pages.reader_page(
         request,
         campaign,
         "campaign",
-        lambda: campaign_page(request, campaign, shared=True),
-        lambda: landing_token(request),
+        lambda shared: campaign_page(request, campaign, shared=shared),
     )
 
 
@@ -167,19 +158,12 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = published_campaign(slug)
-    if not shared_pages.same_for_every_reader(request):
-        return render(request, "signatures/thanks.html", campaign_context(campaign))
-    return shared_pages.shared_page(
-        request,
-        campaign,
-        "thanks",
-        lambda: render(
-            request,
-            "signatures/thanks.html",
-            campaign_context(campaign) | shared_pages.PLACEHOLDERS,
-        ),
-        lambda: landing_token(request),
-    )
+
+    def page(shared: bool) -> HttpResponse:
+        placeholders = shared_pages.PLACEHOLDERS if shared else {}
+        return render(request, "signatures/thanks.html", campaign_context(campaign) | placeholders)
+
+    return shared_pages.reader_page(request, campaign, "thanks", page)
 
 
 @never_cache
