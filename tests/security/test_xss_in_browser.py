@@ -42,7 +42,7 @@ from statements.models import Signatory, Statement
 from statements.services import statement_message_queue
 from tests.security.xss_payloads import PAYLOADS
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db, pytest.mark.xdist_group("xss")]
 
 # Run in the harness page: every frame is inspected where it stands, after
 # its load event (broken images' error handlers have run by then: images
