@@ -302,8 +302,9 @@ class HostileSite:
 
 @pytest.fixture(scope="module")
 def hostile_site(django_db_setup: None, django_db_blocker: Any) -> Iterator[HostileSite]:
-    """The hostile data, built and committed once for the module (once per
-    test process), served by a server thread of our own.
+    """The hostile data, built and committed once for the module (once a
+    run: the module is one xdist_group, so one process runs all of it),
+    served by a server thread of our own.
 
     pytest-django's live_server would make every test transactional, and
     the flush after each test would throw the data away: it is flushed once,
@@ -452,8 +453,8 @@ def test_confirmation_pages_are_harmless(hostile_site: HostileSite, watch: Watch
     assert watch.problems == []
 
 
-# One test per admin model: the crawl is the longest in the suite, and split
-# this way its parts run in parallel (pytest-xdist) with every page still visited.
+# One test per admin model, so that a failure names its model and the slowest
+# tests list shows each; every page is still visited.
 @pytest.mark.parametrize(
     ("model", "item_key"),
     [
