@@ -78,9 +78,9 @@ def test_hundreds_of_concurrent_signatures_all_confirmed_give_an_exact_count() -
     folding = threading.Event()
 
     def fold_meanwhile() -> None:
-        # A fold every few milliseconds, not back to back: as many folds
-        # land among the confirmations, without a spinning thread taking
-        # the CPU the confirmations need (it was half the test's CPU).
+        # A fold every few milliseconds, not back to back: folds still land
+        # among the confirmations, and no spinning thread takes the CPU the
+        # confirmations need (it took half the test's CPU).
         try:
             while not folding.wait(0.003):
                 tallies_fold()
