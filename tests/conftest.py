@@ -627,12 +627,33 @@ class WarmContext:
             )
         self.devtools.send("Network.clearBrowserCache")
 
+
+WARM_CONTEXT_OPTIONS: dict[str, dict[str, Any]] = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+}
+
+
+class WarmContexts:
+    """The process's warm contexts, each made when a test first asks for it."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+        self.made: dict[str, WarmContext] = {}
+
+    def __getitem__(self, kind: str) -> WarmContext:
+        if kind not in self.made:
+            self.made[kind] = WarmContext(self.browser, **WARM_CONTEXT_OPTIONS[kind])
+        return self.made[kind]
+
     def close(self) -> None:
-        """Closed, and the test servers' threads that served its kept-alive
+        """Closed, and the test servers' threads that served their kept-alive
         connections finished: each holds a database connection until its
         socket closes, and the test database cannot be dropped while one is
-        open."""
-        self.context.close()
+        open (which is why the fixture needs django_db_setup: it is torn down
+        after this)."""
+        for warm in self.made.values():
+            warm.context.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(
             "process_request_thread" in thread.name for thread in threading.enumerate()
@@ -641,35 +662,25 @@ class WarmContext:
 
 
 @pytest.fixture(scope="session")
-def phone_context(browser: Any) -> Iterator[WarmContext]:
-    """A phone-sized context (most signers are on phones)."""
-    warm = WarmContext(
-        browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    yield warm
-    warm.close()
-
-
-@pytest.fixture(scope="session")
-def desktop_context(browser: Any) -> Iterator[WarmContext]:
-    warm = WarmContext(browser, viewport={"width": 1280, "height": 900})
-    yield warm
-    warm.close()
+def warm_contexts(browser: Any, django_db_setup: None) -> Iterator[WarmContexts]:
+    contexts = WarmContexts(browser)
+    yield contexts
+    contexts.close()
 
 
 @pytest.fixture
-def phone_page(phone_context: WarmContext) -> Iterator[BrowsedPage]:
-    """A fresh page in a phone-sized context."""
-    recorded = phone_context.fresh_page()
+def phone_page(warm_contexts: WarmContexts) -> Iterator[BrowsedPage]:
+    """A fresh page in a phone-sized context (most signers are on phones)."""
+    recorded = warm_contexts["phone"].fresh_page()
     yield recorded
-    phone_context.forget(recorded)
+    warm_contexts["phone"].forget(recorded)
 
 
 @pytest.fixture
-def desktop_page(desktop_context: WarmContext) -> Iterator[BrowsedPage]:
-    recorded = desktop_context.fresh_page()
+def desktop_page(warm_contexts: WarmContexts) -> Iterator[BrowsedPage]:
+    recorded = warm_contexts["desktop"].fresh_page()
     yield recorded
-    desktop_context.forget(recorded)
+    warm_contexts["desktop"].forget(recorded)
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
