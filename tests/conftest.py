@@ -646,6 +646,24 @@ class WarmContexts:
             self.made[kind] = WarmContext(self.browser, **WARM_CONTEXT_OPTIONS[kind])
         return self.made[kind]
 
+    def fresh_page(self, kind: str) -> BrowsedPage:
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            return self[kind].fresh_page()
+        except PlaywrightError:
+            # A test crashed the renderer the keeper shares with its popups.
+            self.made.pop(kind).context.close()
+            return self[kind].fresh_page()
+
+    def forget(self, kind: str, recorded: BrowsedPage) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            self[kind].forget(recorded)
+        except PlaywrightError:  # as above: the next test gets a new context
+            self.made.pop(kind).context.close()
+
     def close(self) -> None:
         """Closed, and the test servers' threads that served their kept-alive
         connections finished: each holds a database connection until its
@@ -671,16 +689,16 @@ def warm_contexts(browser: Any, django_db_setup: None) -> Iterator[WarmContexts]
 @pytest.fixture
 def phone_page(warm_contexts: WarmContexts) -> Iterator[BrowsedPage]:
     """A fresh page in a phone-sized context (most signers are on phones)."""
-    recorded = warm_contexts["phone"].fresh_page()
+    recorded = warm_contexts.fresh_page("phone")
     yield recorded
-    warm_contexts["phone"].forget(recorded)
+    warm_contexts.forget("phone", recorded)
 
 
 @pytest.fixture
 def desktop_page(warm_contexts: WarmContexts) -> Iterator[BrowsedPage]:
-    recorded = warm_contexts["desktop"].fresh_page()
+    recorded = warm_contexts.fresh_page("desktop")
     yield recorded
-    warm_contexts["desktop"].forget(recorded)
+    warm_contexts.forget("desktop", recorded)
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
