@@ -665,25 +665,29 @@ class WarmContexts:
             self.made.pop(kind).context.close()
 
     def close(self) -> None:
-        """Closed, and the test servers' threads that served their kept-alive
-        connections finished: each holds a database connection until its
-        socket closes, and the test database cannot be dropped while one is
-        open (which is why the fixture needs django_db_setup: it is torn down
-        after this)."""
         for warm in self.made.values():
             warm.context.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(
-            "process_request_thread" in thread.name for thread in threading.enumerate()
-        ):
-            time.sleep(0.02)
+
+
+def _test_server_threads_finished(timeout: float = 10) -> None:
+    """Wait for the test servers' threads that served kept-alive connections:
+    each holds a database connection until its socket closes, and the test
+    database cannot be dropped while one is open."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")
 def warm_contexts(browser: Any, django_db_setup: None) -> Iterator[WarmContexts]:
+    """Needs django_db_setup so that it is torn down, its connections closed,
+    before the test database is dropped."""
     contexts = WarmContexts(browser)
     yield contexts
     contexts.close()
+    _test_server_threads_finished()
 
 
 @pytest.fixture
