@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
 
 from config.celery import app as celery_app
 
@@ -555,8 +557,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     new contexts as launch()'s would."""
     if not Path(CHROMIUM).exists():
         _missing_service(f"browser tests need Debian's chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
     profile = tmp_path_factory.mktemp("chromium-profile")
     (profile / "Default").mkdir()
     (profile / "Default" / "Preferences").write_text(json.dumps(CHROMIUM_PREFERENCES))
@@ -647,8 +647,6 @@ class WarmContexts:
         return self.made[kind]
 
     def fresh_page(self, kind: str) -> BrowsedPage:
-        from playwright.sync_api import Error as PlaywrightError
-
         try:
             return self[kind].fresh_page()
         except PlaywrightError:
@@ -657,8 +655,6 @@ class WarmContexts:
             return self[kind].fresh_page()
 
     def forget(self, kind: str, recorded: BrowsedPage) -> None:
-        from playwright.sync_api import Error as PlaywrightError
-
         try:
             self[kind].forget(recorded)
         except PlaywrightError:  # as above: the next test gets a new context
