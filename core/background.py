@@ -13,6 +13,7 @@ from importlib import import_module
 from typing import Any
 
 from celery import Task, current_app
+from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,48 @@ def after_commit(task_name: str, *args: Any) -> None:
             logger.warning("could not queue %s%r", task_name, args, exc_info=True)
 
     transaction.on_commit(queue)
+
+
+# A drain is one task that works through every row waiting for it (signing
+# forms received, say) instead of one task per row: publishing a Celery
+# message costs a request more than the INSERT it follows. A committed row
+# asks for a drain only when none is queued yet; a drain forgets the request
+# (`drain_started`) before it looks for rows, so a row committed after that
+# asks for a new one, and a row committed before it is found. The request is
+# kept this long: a drain lost on its way (a broker restarted empty) is asked
+# for again by the next row after that, and each kind of row has its
+# periodic sweep besides.
+DRAIN_REQUEST_SECONDS = 10
+
+
+def _drain_key(task_name: str) -> str:
+    return f"background:drain-requested:{task_name}"
+
+
+def drain_after_commit(task_name: str) -> None:
+    """Queue the drain task `task_name` once the current transaction commits,
+    unless one is queued already and has not started. A broker outage is
+    logged, never raised, as in `after_commit`; the request is then
+    forgotten, so the next row tries again."""
+
+    def queue() -> None:
+        # With Redis down, add() answers False: nothing is queued, and the
+        # broker (the same Redis) could not have taken it anyway.
+        if not cache.add(_drain_key(task_name), 1, timeout=DRAIN_REQUEST_SECONDS):
+            return
+        try:
+            task_queue(task_name)
+        except Exception:
+            cache.delete(_drain_key(task_name))
+            logger.warning("could not queue %s", task_name, exc_info=True)
+
+    transaction.on_commit(queue)
+
+
+def drain_started(task_name: str) -> None:
+    """Called by a drain before it looks for rows: what is committed from now
+    on asks for a drain of its own."""
+    cache.delete(_drain_key(task_name))
 
 
 # The database refusing connections (a restart, a failover, a full pool) is

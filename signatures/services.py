@@ -12,14 +12,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django_ratelimit.core import is_ratelimited
 
 from campaigns.models import Campaign
-from core.background import after_commit
+from core.background import drain_after_commit
 from core.http import client_ip, client_network
 from outbox.services import message_queue, messages_erase
 from signatures import identity, links, policy, tallies
@@ -30,10 +30,12 @@ logger = logging.getLogger(__name__)
 # A pending signature may still be confirmed this long after its campaign closed.
 CONFIRMATION_GRACE = timedelta(hours=24)
 
-PROCESS_TASK = "signatures.tasks.submission_process"
+DRAIN_TASK = "signatures.tasks.submissions_drain"
 # A submission received a moment ago is still on its way to a worker: the
-# periodic sweep leaves it alone this long before assuming its task was lost.
+# periodic sweep leaves it alone this long before assuming its drain was lost.
 SUBMISSION_GRACE = timedelta(seconds=60)
+# A drain hands over to a new one after this many, so that other tasks run.
+DRAIN_BATCH = 500
 
 
 # --- Screening a submission ---------------------------------------------
@@ -87,13 +89,14 @@ def submission_receive(
     language: str,
     suspect_reason: str = "",
 ) -> Submission:
-    """Keep a valid signing form for a worker, and queue it.
+    """Keep a valid signing form for a worker, and ask for a drain.
 
     Nothing here depends on whether the address has signed before: one
-    INSERT and one queued task, every time, so neither the answer nor its
-    timing tells anyone. Everything that depends on the address's history
-    happens in `submission_process`. With the broker down the row is kept,
-    and the periodic sweep (`submissions_process_due`) takes it later.
+    INSERT and one cache write (a Celery message too, when no drain is
+    queued), every time, so neither the answer nor its timing tells anyone.
+    Everything that depends on the address's history happens in the worker
+    (`submissions_process`). With the broker down the row is kept, and the
+    periodic sweep (`submissions_process_due`) takes it later.
     """
     payload = {
         "data": data,
@@ -105,52 +108,75 @@ def submission_receive(
         submission = Submission.objects.create(
             campaign=campaign, payload=json.dumps(payload, cls=DjangoJSONEncoder)
         )
-        after_commit(PROCESS_TASK, submission.pk)
+        drain_after_commit(DRAIN_TASK)
     return submission
 
 
 # --- Processing a submission (in the worker) ------------------------------
 
 
-def submission_process(*, submission_id: int) -> Signature | None:
-    """Turn a received submission into a signature (or a mail to a signer who
-    signs again), and delete it in the same transaction: done exactly once,
-    even when two workers get the same task. Returns the signature, or None
-    when there was nothing (left) to do."""
-    with transaction.atomic():
-        submission = (
-            Submission.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("campaign")
-            .filter(pk=submission_id)
-            .first()
-        )
-        if submission is None:
-            return None  # processed already, or being processed by another worker
-        received = json.loads(submission.payload)
-        signature = signature_submit(
-            campaign=submission.campaign,
-            data=received["data"],
-            ip_address=received["ip_address"],
-            language=received["language"],
-            suspect_reason=received["suspect_reason"],
-            signed_at=submission.received_at,
-        )
-        submission.delete()
+def _submission_process(submission: Submission) -> Signature:
+    received = json.loads(submission.payload)
+    signature = signature_submit(
+        campaign=submission.campaign,
+        data=received["data"],
+        ip_address=received["ip_address"],
+        language=received["language"],
+        suspect_reason=received["suspect_reason"],
+        signed_at=submission.received_at,
+    )
+    submission.delete()
     return signature
 
 
+def submissions_process(
+    *, received_before: datetime | None = None, limit: int = DRAIN_BATCH
+) -> int:
+    """Turn received submissions into signatures (or mails to people who sign
+    again), oldest first, up to `limit`. Returns how many were processed.
+
+    Each is processed and deleted in a transaction of its own, under a row
+    lock taken with SKIP LOCKED: exactly once, even with two drains at once.
+    A submission that fails for a reason other than the database is logged
+    and left for the periodic sweep; a database error is raised, for the
+    task to retry."""
+    processed = 0
+    failed: list[int] = []
+    while processed < limit:
+        submission_id = None
+        try:
+            with transaction.atomic():
+                waiting = (
+                    Submission.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("campaign")
+                    .exclude(pk__in=failed)
+                    .order_by("pk")
+                )
+                if received_before is not None:
+                    waiting = waiting.filter(received_at__lt=received_before)
+                submission = waiting.first()
+                if submission is None:
+                    break
+                submission_id = submission.pk
+                _submission_process(submission)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            if submission_id is None:
+                raise
+            logger.exception(
+                "submission %s not processed; the periodic sweep retries", submission_id
+            )
+            failed.append(submission_id)
+            continue
+        processed += 1
+    return processed
+
+
 def submissions_process_due(*, grace: timedelta = SUBMISSION_GRACE, limit: int = 500) -> int:
-    """Process the submissions whose task was lost (the broker was down, a
+    """Process the submissions whose drain was lost (the broker was down, a
     worker was killed). Returns how many were processed."""
-    due = (
-        Submission.objects.filter(received_at__lt=timezone.now() - grace)
-        .order_by("received_at")
-        .values_list("pk", flat=True)
-    )
-    return sum(
-        submission_process(submission_id=submission_id) is not None
-        for submission_id in list(due[:limit])
-    )
+    return submissions_process(received_before=timezone.now() - grace, limit=limit)
 
 
 def signature_submit(
@@ -163,7 +189,7 @@ def signature_submit(
     signed_at: datetime | None = None,
 ) -> Signature:
     """Store a signature as pending (or suspect) and queue its confirmation.
-    Called by the worker (`submission_process`), never in the request.
+    Called by the worker (`submissions_process`), never in the request.
 
     Signing again with the same e-mail is not an error: the database's unique
     constraint decides under concurrency, and the person gets the

@@ -3,22 +3,27 @@
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
-from core.background import DATABASE_RETRIES, database_retry
+from core.background import DATABASE_RETRIES, database_retry, drain_started, task_queue
 from signatures import services, tallies
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=DATABASE_RETRIES)
-def submission_process(self: Task, submission_id: int) -> bool:
-    """Turn a received signing form into a signature or a mail (exactly once)."""
+def submissions_drain(self: Task) -> int:
+    """Turn every received signing form into a signature or a mail (each
+    exactly once); a full batch hands over to a new drain."""
+    drain_started(services.DRAIN_TASK)
     try:
-        return services.submission_process(submission_id=submission_id) is not None
+        processed = services.submissions_process(limit=services.DRAIN_BATCH)
     except (OperationalError, InterfaceError) as error:
         return database_retry(
             self,
             error,
-            work=f"submission {submission_id}",
-            fallback="the periodic sweep will process it",
+            work="received submissions",
+            fallback="the periodic sweep will process them",
         )
+    if processed >= services.DRAIN_BATCH:
+        task_queue(services.DRAIN_TASK)
+    return processed
 
 
 @shared_task
