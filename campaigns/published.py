@@ -72,3 +72,14 @@ def published_rendered(
 def forget_published() -> None:
     """Load every campaign afresh on next use (after a change, in tests)."""
     _published.forget()
+
+
+def published_or_loaded(campaign: Campaign) -> Campaign:
+    """The kept copy of a campaign loaded another way (a signature's), so that
+    what is kept with it serves this request too; the campaign itself when it
+    is not public (a draft) or not kept under that address any more."""
+    try:
+        published = published_campaign(campaign.slug)
+    except Http404:
+        return campaign
+    return published if published.pk == campaign.pk else campaign

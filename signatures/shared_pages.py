@@ -8,8 +8,16 @@ CSRF token and the signed form token (when the form was shown and how the
 reader arrived). So the page is rendered once per address and language
 with unguessable placeholders for those three, kept with the campaign while
 the process keeps it (campaigns.published: a few seconds, forgotten on a
-change) and while its figures, its pause and its being open stay the same
+change) and while its pause and its being open stay the same
 (page_version), and each request fills in its own values.
+
+The figures (the count, the countries, the recent signers) change with
+every confirmation, far more often than the page: they are parts of their
+own (`{% per_request %}`), kept apart with the figures they show and put
+into the kept page by each request. So a flood of confirmations re-renders
+a few small parts, not every page; and the page after confirming, the
+confirmation's own page included, still counts the signer (a confirmation
+forgets the figures).
 
 Django's CSRF protection stays as it is: the token is filled in per
 request, and asking for it sets the reader's cookie as rendering would.
@@ -23,18 +31,23 @@ for each, so such a page is rendered as before.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from campaigns.models import Campaign
 from campaigns.published import published_rendered
+from core.templatetags.sitthi import PER_REQUEST_MARK
 from signatures import tallies
+from signatures.countries import country_name
 from signatures.forms import landing_token
 from signatures.policy import signing_pause_message
 
@@ -47,7 +60,26 @@ SHARE_MEDIUM = "share"
 NONCE = f"nonce{secrets.token_hex(16)}"
 CSRF_TOKEN = f"csrf{secrets.token_hex(16)}"
 FORM_TOKEN = f"formtoken{secrets.token_hex(16)}"
-PLACEHOLDERS = {"CSP_NONCE": NONCE, "csrf_token": CSRF_TOKEN}
+PARTS = f"parts{secrets.token_hex(16)}"
+PLACEHOLDERS = {"CSP_NONCE": NONCE, "csrf_token": CSRF_TOKEN, PER_REQUEST_MARK: PARTS}
+PART = re.compile(re.escape(PARTS) + r"\[([\w/.-]+)\]")
+
+TOP_COUNTRIES_SHOWN = 10
+
+
+def figures_context(campaign: Campaign) -> dict[str, Any]:
+    """What the figures' parts show (and every page about the campaign)."""
+    figures = tallies.figures(campaign)
+    return {
+        "campaign": campaign,
+        "figures": figures,
+        "percent": min(100, round(100 * figures.total / figures.goal)) if figures.goal else 0,
+        "top_countries": [
+            (country_name(code), count) for code, count in figures.by_country[:TOP_COUNTRIES_SHOWN]
+        ],
+        "recent_signers": [(name, country_name(code)) for name, code in figures.recent_signers],
+        "is_open": campaign.is_open(),
+    }
 
 
 def is_share_query(query: dict[str, list[str]]) -> bool:
@@ -71,36 +103,64 @@ def same_for_every_reader(request: HttpRequest) -> bool:
 
 
 def page_version(campaign: Campaign) -> str:
-    """What a kept page shows besides the campaign's own texts: when any of
-    it changes, the page is rendered again. The figures, so that a signer
-    who just confirmed sees the count include them (a confirmation forgets
-    the figures); whether the form is open, which the clock decides; and
-    the pause, which organisers set on the site's rules as well as on the
-    campaign."""
-    figures = tallies.figures(campaign)
+    """What a kept page shows besides the campaign's own texts and its
+    figures' parts: when any of it changes, the page is rendered again.
+    Whether the form is open, which the clock decides; and the pause, which
+    organisers set on the site's rules as well as on the campaign."""
     pause = signing_pause_message(campaign) or ""
-    return f"{figures.updated_at.isoformat()}|{campaign.is_open()}|{campaign.has_ended()}|{pause}"
+    return f"{campaign.is_open()}|{campaign.has_ended()}|{pause}"
+
+
+def _parts_filled(page: str, campaign: Campaign) -> str:
+    """Each figures part of a kept page, rendered with the figures as they
+    are now (kept while they are)."""
+    names = set(PART.findall(page))
+    if not names:
+        return page
+    figures = tallies.figures(campaign)
+    version = figures.updated_at.isoformat()
+    language = get_language()
+    for name in names:
+
+        def rendered(name: str = name) -> SafeString:
+            return mark_safe(render_to_string(name, figures_context(campaign)))  # noqa: S308 # nosec B308 B703 - our templates rendered it
+
+        part = published_rendered(campaign, f"part:{name}:{language}", rendered, version)
+        page = page.replace(f"{PARTS}[{name}]", str(part))
+    return page
 
 
 def reader_page(
-    request: HttpRequest, campaign: Campaign, name: str, render: Callable[[bool], HttpResponse]
+    request: HttpRequest,
+    campaign: Campaign,
+    name: str,
+    render: Callable[[bool], HttpResponse],
+    *,
+    same_at_every_address: bool = False,
+    status: int = 200,
 ) -> HttpResponse:
     """The page `render(shared)` makes: rendered for this request alone
     (`shared` False) unless it is the same for every reader; then rendered
     once with PLACEHOLDERS in its context and FORM_TOKEN as its form's token
-    (`shared` True), kept, and this request's values filled in."""
+    (`shared` True), kept, and this request's values filled in. A page kept
+    per address and language, or per language alone when
+    `same_at_every_address` (a confirmation link's page: the link's token
+    is in its address, and the page says nothing of it)."""
     if not same_for_every_reader(request):
         return render(False)
 
     def rendered() -> SafeString:
         return mark_safe(render(True).content.decode())  # noqa: S308 # nosec B308 B703 - our templates rendered it
 
-    key = f"page:{name}:{get_language()}:{request.get_full_path()}"
-    page = str(published_rendered(campaign, key, rendered, page_version(campaign)))
+    address = "" if same_at_every_address else request.get_full_path()
+    key = f"page:{name}:{get_language()}:{address}"
+    page = _parts_filled(
+        str(published_rendered(campaign, key, rendered, page_version(campaign))), campaign
+    )
     if NONCE in page:
         page = page.replace(NONCE, str(request.csp_nonce))  # type: ignore[attr-defined]
     if CSRF_TOKEN in page:
         page = page.replace(CSRF_TOKEN, get_token(request))
     if FORM_TOKEN in page:
         page = page.replace(FORM_TOKEN, landing_token(request))
-    return HttpResponse(page)
+    return HttpResponse(page, status=status)

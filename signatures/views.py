@@ -12,14 +12,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from campaigns.models import Campaign
-from campaigns.published import published_campaign
+from campaigns.published import published_campaign, published_or_loaded
 from core.http import client_ip
 from core.templatetags.sitthi import digits
 from signatures import services, shared_pages, tallies
 from signatures.forms import SignatureForm, country_name, landing_token
 from signatures.policy import signing_pause_message
-
-TOP_COUNTRIES_SHOWN = 10
 
 
 def share_links(campaign: Campaign) -> dict[str, str]:
@@ -50,17 +48,8 @@ def share_links(campaign: Campaign) -> dict[str, str]:
 
 def campaign_context(campaign: Campaign) -> dict[str, Any]:
     """What every page about a campaign shows: texts, figures, sharing."""
-    figures = tallies.figures(campaign)
     language = get_language() or settings.LANGUAGE_CODE
-    return {
-        "campaign": campaign,
-        "figures": figures,
-        "percent": min(100, round(100 * figures.total / figures.goal)) if figures.goal else 0,
-        "top_countries": [
-            (country_name(code), count) for code, count in figures.by_country[:TOP_COUNTRIES_SHOWN]
-        ],
-        "recent_signers": [(name, country_name(code)) for name, code in figures.recent_signers],
-        "is_open": campaign.is_open(),
+    return shared_pages.figures_context(campaign) | {
         "has_ended": campaign.has_ended(),
         "share": share_links(campaign),
         "og_locale": "km_KH" if language == "km" else "en_GB",
@@ -168,14 +157,26 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
 
 @never_cache
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    # A forwarded link shows only the campaign, never the signer's data.
+    # A forwarded link shows only the campaign, never the signer's data: so
+    # the page is the same for everyone with the same outcome, and kept as
+    # the campaign page is (shared_pages), whatever the link's token.
     result = services.signature_confirm(token=token)
-    context = campaign_context(result.campaign) if result.campaign else {}
-    context["outcome"] = result.outcome.value
+    outcome = result.outcome.value
     # Held for review is not an error: the e-mail is confirmed, the count waits.
     worked = {services.Confirmation.CONFIRMED, services.Confirmation.HELD}
     status = 200 if result.outcome in worked else 400
-    return render(request, "signatures/confirmed.html", context, status=status)
+    if result.campaign is None:
+        return render(request, "signatures/confirmed.html", {"outcome": outcome}, status=status)
+    campaign = published_or_loaded(result.campaign)
+
+    def page(shared: bool) -> HttpResponse:
+        placeholders = shared_pages.PLACEHOLDERS if shared else {}
+        context = campaign_context(campaign) | {"outcome": outcome} | placeholders
+        return render(request, "signatures/confirmed.html", context, status=status)
+
+    return shared_pages.reader_page(
+        request, campaign, f"confirmed:{outcome}", page, same_at_every_address=True, status=status
+    )
 
 
 @never_cache

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
@@ -48,3 +49,25 @@ def text_of(context: dict[str, Any], obj: Any, field: str) -> LocalizedText:
 @register.filter
 def markdown(value: Any) -> SafeString:
     return render_markdown(str(value or ""))
+
+
+# Set in the context of a page rendered once for every reader: each
+# `{% per_request %}` part then becomes this mark and the part's template
+# name, which each request replaces with the part rendered for it
+# (signatures.shared_pages).
+PER_REQUEST_MARK = "PER_REQUEST_MARK"
+
+
+@register.simple_tag(takes_context=True)
+def per_request(context: template.Context, template_name: str) -> SafeString:
+    """`{% per_request "signatures/figures.html" %}`: the template included
+    here, with this page's context; or, on a page kept for every reader, a
+    mark where each request puts it (the figures move between two renderings
+    of the page; the page need not)."""
+    mark = context.get(PER_REQUEST_MARK)
+    if mark:
+        return format_html("{}[{}]", mark, template_name)
+    assert context.template is not None  # a tag renders inside a template
+    part = context.template.engine.get_template(template_name)
+    with context.push():
+        return part.render(context)  # a SafeString, as an include's

@@ -1,13 +1,14 @@
-"""The campaign and thanks pages are rendered once for every reader
-(signatures.shared_pages), and each reader still gets their own nonce, CSRF
-token and form token, which work; pages that are not the same for everyone
-(another query string, a staff member, a waiting message) are rendered for
-their reader alone."""
+"""The campaign, thanks and confirmation pages are rendered once for every
+reader (signatures.shared_pages), and each reader still gets their own
+nonce, CSRF token and form token, which work, and the figures as they are
+now; pages that are not the same for everyone (another query string, a
+staff member, a waiting message) are rendered for their reader alone."""
 
 import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib import messages
@@ -19,10 +20,11 @@ from django.test.signals import template_rendered
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from signatures import shared_pages
+from signatures import shared_pages, tallies
 from signatures.forms import FORM_TOKEN_SALT
-from signatures.models import SigningSettings, Submission
-from tests.factories import make_campaign, make_staff, sign_in
+from signatures.links import confirmation_link
+from signatures.models import Signature, SigningSettings, Submission
+from tests.factories import make_campaign, make_signature, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +39,11 @@ def renders() -> Iterator[list[str]]:
     names: list[str] = []
 
     def note(sender: Any, template: Any, **kwargs: Any) -> None:
-        if template.name in {"signatures/campaign.html", "signatures/thanks.html"}:
+        if template.name in {
+            "signatures/campaign.html",
+            "signatures/thanks.html",
+            "signatures/confirmed.html",
+        }:
             names.append(template.name)
 
     template_rendered.connect(note)
@@ -52,8 +58,19 @@ def landing(page: str) -> dict[str, Any]:
 
 
 def no_placeholder_in(page: str) -> None:
-    for placeholder in (shared_pages.NONCE, shared_pages.CSRF_TOKEN, shared_pages.FORM_TOKEN):
+    for placeholder in (
+        shared_pages.NONCE,
+        shared_pages.CSRF_TOKEN,
+        shared_pages.FORM_TOKEN,
+        shared_pages.PARTS,
+    ):
         assert placeholder not in page
+
+
+def shown_total(page: str) -> str:
+    match = re.search(r"<span data-count>([^<]+)</span>", page)
+    assert match, "no count on the page"
+    return match.group(1).strip()
 
 
 def test_readers_share_one_rendering_and_each_gets_a_working_form(
@@ -216,3 +233,45 @@ def test_a_campaign_that_closes_while_kept_shows_no_form(
     monkeypatch.setattr(timezone, "now", lambda: later)
     assert 'name="form_token"' not in client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
     assert len(renders) == 2
+
+
+def test_the_figures_move_on_a_kept_page_without_rendering_it_again(
+    client: Client, campaign: Campaign, renders: list[str]
+) -> None:
+    assert shown_total(client.get(f"/en/campaigns/{campaign.slug}/").content.decode()) == "0"
+    make_signature(campaign, status=Signature.Status.CONFIRMED, country="KH", full_name="Sok Dara")
+    tallies.figures_forget(campaign)  # as a confirmation does
+    page = client.get(f"/en/campaigns/{campaign.slug}/").content.decode()
+    no_placeholder_in(page)
+    assert shown_total(page) == "1"
+    assert "Cambodia" in page  # the countries' part moved too
+    assert renders == ["signatures/campaign.html"]
+
+
+# Committed for real, as a confirmation is: the figures are forgotten on commit.
+@pytest.mark.django_db(transaction=True)
+def test_confirmations_share_one_page_and_each_counts_its_signer(renders: list[str]) -> None:
+    campaign = make_campaign()
+    pending = [
+        make_signature(campaign, status=Signature.Status.PENDING, email=f"dara{n}@example.org")
+        for n in range(2)
+    ]
+    shown = []
+    for signature in pending:
+        path = urlsplit(confirmation_link(signature)).path
+        response = Client().get(path)
+        assert response.status_code == 200
+        page = response.content.decode()
+        no_placeholder_in(page)
+        assert "dara" not in page  # nothing of the signer
+        shown.append(shown_total(page))
+    assert shown == ["1", "2"]
+    assert renders == ["signatures/confirmed.html"]
+    # Opened again: the same outcome, the same page, the count unmoved.
+    again = Client().get(path)
+    assert shown_total(again.content.decode()) == "2"
+    # A link that does not work names no campaign: a 400 of its own.
+    broken = Client().get(path[:-5] + "xxxx/")
+    assert broken.status_code == 400
+    no_placeholder_in(broken.content.decode())
+    assert renders == ["signatures/confirmed.html"] * 2
