@@ -22,9 +22,12 @@ import time
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core import signing
+from django.db.models import F
+from django.http import Http404
 from django.urls import reverse
 from django.utils import translation
 
+from campaigns.published import published_campaign
 from signatures.models import Signature
 
 CONFIRM_SALT = "signatures.confirm"
@@ -103,9 +106,18 @@ def _signature_from(token: str, salt: str, max_age: int | None) -> Signature:
     pk, secret = _opened(token, salt, max_age)
     if not isinstance(pk, int):
         raise LinkInvalid
-    signature = Signature.objects.select_related("campaign").filter(pk=pk).first()
+    signature = Signature.objects.annotate(campaign_slug=F("campaign__slug")).filter(pk=pk).first()
     if signature is None or not hmac.compare_digest(signature.link_secret, str(secret)):
         raise LinkInvalid
+    # The campaign as this process keeps it (a few seconds, as the sign POST
+    # reads it): no second model to load, and its kept pages serve the page
+    # that follows. A draft's is loaded when first read.
+    try:
+        campaign = published_campaign(signature.campaign_slug)
+    except Http404:
+        return signature
+    if campaign.pk == signature.campaign_id:
+        signature.campaign = campaign
     return signature
 
 
