@@ -102,11 +102,16 @@ def _opened(token: str, salt: str, max_age: int | None) -> tuple[object, object]
     return (int(pk) if pk.isdigit() else None), secret
 
 
-def _signature_from(token: str, salt: str, max_age: int | None) -> Signature:
+def _signature_from(
+    token: str, salt: str, max_age: int | None, *, for_update: bool = False
+) -> Signature:
     pk, secret = _opened(token, salt, max_age)
     if not isinstance(pk, int):
         raise LinkInvalid
-    signature = Signature.objects.annotate(campaign_slug=F("campaign__slug")).filter(pk=pk).first()
+    signatures = Signature.objects.annotate(campaign_slug=F("campaign__slug"))
+    if for_update:
+        signatures = signatures.select_for_update(of=("self",))
+    signature = signatures.filter(pk=pk).first()
     if signature is None or not hmac.compare_digest(signature.link_secret, str(secret)):
         raise LinkInvalid
     # The campaign as this process keeps it (a few seconds, as the sign POST
@@ -121,9 +126,10 @@ def _signature_from(token: str, salt: str, max_age: int | None) -> Signature:
     return signature
 
 
-def signature_from_confirmation(token: str) -> Signature:
+def signature_from_confirmation(token: str, *, for_update: bool = False) -> Signature:
+    """`for_update`: the row locked, in the caller's transaction."""
     max_age = settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS * 24 * 3600
-    return _signature_from(token, CONFIRM_SALT, max_age)
+    return _signature_from(token, CONFIRM_SALT, max_age, for_update=for_update)
 
 
 def signature_from_withdrawal(token: str) -> Signature:

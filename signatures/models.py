@@ -201,13 +201,20 @@ class Signature(models.Model):
         allowed_from: set[str],
         change: Callable[[Signature], None],
         when: Callable[[Signature], bool] | None = None,
+        held_lock: bool = False,
     ) -> bool:
         """Apply `change` to the locked row when its status is in `allowed_from`
         (and `when` holds). Returns whether anything changed; `self` is
-        refreshed from the row either way.
+        refreshed from the row either way. `held_lock`: `self` was read with
+        SELECT ... FOR UPDATE in the caller's transaction, which is still
+        open, so it is the locked row (no second read, no savepoint).
         """
-        with transaction.atomic():
-            locked = type(self).objects.select_for_update().get(pk=self.pk)
+        if held_lock and not transaction.get_connection().in_atomic_block:
+            raise transaction.TransactionManagementError(
+                "held_lock: the row was locked in a transaction that is over"
+            )
+        with transaction.atomic(savepoint=not held_lock):
+            locked = self if held_lock else type(self).objects.select_for_update().get(pk=self.pk)
             if locked.status not in allowed_from or (when is not None and not when(locked)):
                 self.__dict__.update(
                     {f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields}
@@ -251,11 +258,12 @@ class Signature(models.Model):
             signature._count_delta(1)
         return signature
 
-    def confirm(self) -> bool:
+    def confirm(self, *, held_lock: bool = False) -> bool:
         """The signer opened the confirmation link. Harmless when repeated.
 
         A suspect signature records the confirmed e-mail but stays suspect
-        (and uncounted) until a moderator approves it.
+        (and uncounted) until a moderator approves it. `held_lock`: see
+        `_change` (the link's own read locked the row).
         """
         now = timezone.now()
 
@@ -269,6 +277,7 @@ class Signature(models.Model):
             {self.Status.PENDING, self.Status.SUSPECT},
             change,
             when=lambda s: s.status == Signature.Status.PENDING or s.confirmed_at is None,
+            held_lock=held_lock,
         )
 
     def withdraw(self) -> bool:

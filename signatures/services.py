@@ -373,19 +373,23 @@ def confirmations_open(campaign: Campaign) -> bool:
 
 
 def signature_confirm(*, token: str) -> ConfirmationResult:
-    try:
-        signature = links.signature_from_confirmation(token)
-    except links.LinkExpired:
-        return ConfirmationResult(Confirmation.EXPIRED)
-    except links.LinkInvalid:
-        return ConfirmationResult(Confirmation.INVALID)
-    campaign = signature.campaign
-    if signature.status in {Signature.Status.WITHDRAWN, Signature.Status.INVALIDATED}:
-        return ConfirmationResult(Confirmation.INVALID, campaign)
-    if signature.confirmed_at is None and not confirmations_open(campaign):
-        return ConfirmationResult(Confirmation.CLOSED, campaign)
-    if signature.confirm():
-        _count_moved(campaign)
+    # The link's read locks the row, and the confirmation changes that row
+    # in the same transaction: one read, and two clicks at once still count
+    # once (the second waits, then finds it confirmed).
+    with transaction.atomic():
+        try:
+            signature = links.signature_from_confirmation(token, for_update=True)
+        except links.LinkExpired:
+            return ConfirmationResult(Confirmation.EXPIRED)
+        except links.LinkInvalid:
+            return ConfirmationResult(Confirmation.INVALID)
+        campaign = signature.campaign
+        if signature.status in {Signature.Status.WITHDRAWN, Signature.Status.INVALIDATED}:
+            return ConfirmationResult(Confirmation.INVALID, campaign)
+        if signature.confirmed_at is None and not confirmations_open(campaign):
+            return ConfirmationResult(Confirmation.CLOSED, campaign)
+        if signature.confirm(held_lock=True):
+            _count_moved(campaign)
     # confirm() refreshed the status from the locked row: say what it is now.
     if signature.status == Signature.Status.SUSPECT:
         return ConfirmationResult(Confirmation.HELD, campaign)

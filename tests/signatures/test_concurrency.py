@@ -4,16 +4,19 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from signatures import tallies
 from signatures.forms import form_token
-from signatures.models import Signature
+from signatures.links import confirmation_link
+from signatures.models import Signature, TallyDelta
 from signatures.tasks import tallies_fold, tallies_reconcile
-from tests.factories import make_campaign
+from tests.factories import make_campaign, make_signature
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -101,3 +104,35 @@ def test_hundreds_of_concurrent_signatures_all_confirmed_give_an_exact_count() -
     tallies_fold()
     assert tallies.figures_compute(campaign).total == people
     assert tallies_reconcile() == 0
+
+
+def test_twenty_clicks_on_one_confirmation_link_at_once_count_it_once() -> None:
+    """The link's read locks the row and the confirmation writes it in the
+    same transaction: the clicks wait for each other, each finds the
+    signature as the one before left it."""
+    campaign = make_campaign()
+    signature = make_signature(campaign, status=Signature.Status.PENDING)
+    path = urlsplit(confirmation_link(signature)).path
+    statuses = in_threads(20, lambda n: Client().get(path).status_code)
+    assert statuses == [200] * 20
+    assert TallyDelta.objects.filter(campaign=campaign).count() == 1
+    assert tallies.figures_compute(campaign).total == 1
+
+
+def test_a_confirmation_reads_its_signature_once_and_locked() -> None:
+    campaign = make_campaign()
+    signature = make_signature(campaign, status=Signature.Status.PENDING)
+    path = urlsplit(confirmation_link(signature)).path
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().get(path).status_code == 200
+    # Reads of the whole row (the figures' list of recent signers reads two columns).
+    reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT")
+        and '"signatures_signature"."link_secret"' in query["sql"]
+    ]
+    assert len(reads) == 1, reads
+    assert "FOR UPDATE" in reads[0]
+    signature.refresh_from_db()
+    assert signature.status == Signature.Status.CONFIRMED
