@@ -149,6 +149,9 @@ class Stack:
     log_dir: Path
     gunicorn_workers: int = 3
     gunicorn_threads: int = 8
+    # "gthread" (production's: config/gunicorn.py) or "sync" (one request at
+    # a time per process, no keep-alive), to compare the two.
+    gunicorn_worker_class: str = "gthread"
     worker_concurrency: int = 2
     gunicorn: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
@@ -191,11 +194,12 @@ class Stack:
                 f"fd://{listener_fd}",
                 "--no-control-socket",
                 "--worker-class",
-                "gthread",
+                self.gunicorn_worker_class,
                 "--workers",
                 str(self.gunicorn_workers),
                 "--threads",
-                str(self.gunicorn_threads),
+                # gunicorn turns a sync worker with threads into a gthread one.
+                str(self.gunicorn_threads if self.gunicorn_worker_class == "gthread" else 1),
                 "--keep-alive",
                 "30",
             ],
@@ -606,6 +610,7 @@ def run(
     gunicorn_workers: int = 3,
     gunicorn_threads: int = 4,
     worker_concurrency: int = 2,
+    gunicorn_worker_class: str = "gthread",
     on_running: Callable[[Stack], None] | None = None,
     log: Callable[[str], None] = print,
 ) -> Result:
@@ -635,6 +640,7 @@ def run(
         log_dir=log_dir,
         gunicorn_workers=gunicorn_workers,
         gunicorn_threads=gunicorn_threads,
+        gunicorn_worker_class=gunicorn_worker_class,
         worker_concurrency=worker_concurrency,
     )
     try:
@@ -863,6 +869,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gunicorn-workers", type=int, default=3)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--gunicorn-worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
     options, _unknown = parser.parse_known_args(argv)
     result = run(
@@ -872,6 +879,7 @@ def main(argv: list[str] | None = None) -> int:
         gunicorn_workers=options.gunicorn_workers,
         gunicorn_threads=options.gunicorn_threads,
         worker_concurrency=options.worker_concurrency,
+        gunicorn_worker_class=options.gunicorn_worker_class,
     )
     print(report(result), flush=True)
     if options.json:

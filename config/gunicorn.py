@@ -9,6 +9,13 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # noqa: S104 - inside a container
 workers = int(os.environ.get("WEB_WORKERS", "3"))
+# Threads in each process (gthread): measured against one request at a time
+# per process (sync), gthread 3 x 4 served 175-204 signatures/s against
+# 136-164 for sync 5 on this 2-core box (bench/README.md). Each thread
+# keeps a PostgreSQL connection: a host holds WEB_WORKERS x WEB_THREADS.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+keepalive = 30  # the proxy keeps its connections to gunicorn open
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 accesslog = "-"
