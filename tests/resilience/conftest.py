@@ -624,6 +624,11 @@ class FaultStack:
                 "--no-control-socket",
                 "--workers",
                 str(workers),
+                # Production's gthread, with fewer threads: each holds a
+                # PostgreSQL connection, and three pytest processes share
+                # one server (max_connections 100) with the concurrency tests.
+                "--threads",
+                "2",
                 "--timeout",
                 "60",
                 "--graceful-timeout",
