@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from celery import _state as celery_state
 from django.conf import settings
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
@@ -176,6 +177,11 @@ def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
     forget_published()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
+    # Celery marks "inside a task" in one process-wide flag while an eager
+    # task runs, and puts back what it found when it ends: two threads
+    # running eager tasks at once (the concurrency tests' signers) can leave
+    # it set, and every later result.get() in this process would then fail.
+    celery_state._set_task_join_will_block(False)  # type: ignore[attr-defined]  # not in the stubs
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
