@@ -15,7 +15,10 @@ simulated signer has its own address (X-Forwarded-For behind one trusted
 proxy), so the per-IP rate limits run for real. About one submission in ten
 repeats an earlier e-mail (signing twice).
 
-Phases: submit (measured: signatures/s, p50/p99 latency, errors), wait for
+Phases: requests per second of the bare one-INSERT view (bench/bare.py,
+served by the same gunicorn: bench/settings.py mounts it), of the campaign
+page and of figures.json, each from the same clients; then submit
+(measured: signatures/s, p50/p99 latency, errors), wait for
 every confirmation e-mail, open every confirm link (some twice), then check
 that the public figure, the stored tallies and a true COUNT all equal the
 number of distinct signers. Failed requests, clients that never got their
@@ -23,7 +26,8 @@ first page (and so never sent their share of the load) and counts that
 disagree are reported apart. The PostgreSQL connections the stack holds
 are sampled throughout (pg_stat_activity) and the peak printed. Target
 (issue 3): 333 signatures/s, p99 < 300 ms at 64 clients, zero errors, no
-client lost, exact count.
+client lost, exact count; and (issue 14) signatures/s at least 25% of the
+bare view's requests/s, the campaign page at least 50%, figures.json 100%.
 
 For fault benchmarks, `run(..., on_running=callback)` calls `callback(stack)`
 in its own thread once submissions are under way; `stack` can stop and start
@@ -65,6 +69,9 @@ DATABASE_LABEL = "signing"
 CAMPAIGN_SLUG = "bench-right-to-vote"
 TARGET_RATE = 333.0
 TARGET_P99_MS = 300.0
+# Each as a share of the bare view's requests per second in the same run.
+TARGET_SHARES = {"signatures": 0.25, "campaign page": 0.5, "figures.json": 1.0}
+RATE_REQUESTS = 2000  # per yardstick phase
 COUNTRIES = ["FR", "US", "AU", "CA", "KR", "JP", "TH", "NZ", "DE", "GB", "KH"]
 CONFIRM_LINK = re.compile(rb"https?://[^/\s]+(/(?:km|en)/sign/confirm/[^\s/]+/)")
 
@@ -267,7 +274,7 @@ def _bench_env(
 
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -569,6 +576,10 @@ class Result:
     stored_count: int
     computed_count: int
     database: str = ""
+    # Requests per second of the bare view, the campaign page and figures.json,
+    # and the failures among them (empty when not measured: a fault run).
+    rates: dict[str, float] = field(default_factory=dict)
+    rate_errors: list[str] = field(default_factory=list)
     peak_connections: int = 0
     peak_connections_by_holder: dict[str, int] = field(default_factory=dict)
     most_connections_by_holder: dict[str, int] = field(default_factory=dict)
@@ -600,6 +611,8 @@ class Result:
             and self.errors == 0
             and self.dropped_clients == 0
             and self.exact
+            and not self.rate_errors
+            and all(share >= TARGET_SHARES[name] for name, share in _shares(self).items())
         )
 
 
@@ -647,6 +660,9 @@ def run(
         _prepare_database(env)
         _setup_django(env)
         _create_campaign()
+        from bench.bare import table_create
+
+        table_create()
         from django.db import connections
 
         connections.close_all()  # the driver holds no connection during the load
@@ -654,7 +670,10 @@ def run(
         smtp.start()
         stack.start_worker()
         stack.start_gunicorn()
+        # A fault run measures the faults alone.
+        rates, rate_errors = _rates(stack, clients, log) if on_running is None else ({}, [])
         result = _measure(stack, clients, signatures, duplicate_share, on_running, log)
+        result.rates, result.rate_errors = rates, rate_errors
         sampler.stop()
         result.database = database
         result.peak_connections = sampler.peak
@@ -675,6 +694,32 @@ def run(
         else:
             log(f"database {database} is still in use: left in place")
         shutil.rmtree(static_root, ignore_errors=True)
+
+
+def _rates(
+    stack: Stack, clients: int, log: Callable[[str], None]
+) -> tuple[dict[str, float], list[str]]:
+    """Requests per second of the yardstick and of the two pages readers
+    open most, each from `clients` keep-alive clients, one after another."""
+    paths = {
+        "bare view": ("POST", "/bench/bare"),
+        "campaign page": ("GET", f"/km/campaigns/{CAMPAIGN_SLUG}/"),
+        "figures.json": ("GET", f"/km/campaigns/{CAMPAIGN_SLUG}/figures.json"),
+    }
+    rates: dict[str, float] = {}
+    errors: list[str] = []
+    for name, (method, path) in paths.items():
+        log(f"{name}: {RATE_REQUESTS} requests from {clients} clients...")
+        outcome, seconds = _drive(
+            stack.http_port,
+            clients,
+            list(range(RATE_REQUESTS)),
+            lambda client, _n, method=method, path=path: client.request(method, path)[0],
+            {200},
+        )
+        rates[name] = len(outcome.latencies) / seconds if seconds else 0.0
+        errors += [f"{name}: {problem}" for problem in outcome.errors + outcome.dropped_clients]
+    return rates, errors
 
 
 def _measure(
@@ -800,6 +845,19 @@ def _kinds(problems: list[str]) -> str:
     return f"{len(problems)} ({', '.join(f'{k}: {n}' for k, n in sorted(kinds.items()))})"
 
 
+def _shares(result: Result) -> dict[str, float]:
+    """Signatures/s, the campaign page's and figures.json's requests/s, each
+    over the bare view's in the same run (empty when not measured)."""
+    bare = result.rates.get("bare view", 0.0)
+    if not bare:
+        return {}
+    return {
+        "signatures": result.signatures_per_second / bare,
+        "campaign page": result.rates["campaign page"] / bare,
+        "figures.json": result.rates["figures.json"] / bare,
+    }
+
+
 def report(result: Result) -> str:
     def dropped(clients: list[str], not_run: int) -> str:
         if not clients:
@@ -828,12 +886,30 @@ def report(result: Result) -> str:
         shortfalls.append(f"{result.dropped_clients} clients dropped: fewer at a time than asked")
     if not result.exact:
         shortfalls.append("count not exact")
+    shares = _shares(result)
+    for name, share in shares.items():
+        if share < TARGET_SHARES[name]:
+            shortfalls.append(f"{name} {share:.2f} of the bare view")
 
     def holders(counts: dict[str, int]) -> str:
         return ", ".join(f"{holder} {count}" for holder, count in sorted(counts.items()))
 
     lines = [
         f"database                {result.database} (this run's own)",
+        *(
+            [
+                "requests/s (same run)   "
+                + ", ".join(f"{name} {rate:.0f}" for name, rate in result.rates.items()),
+                "as a share of bare      "
+                + ", ".join(
+                    f"{name} {share:.2f} (target >= {TARGET_SHARES[name]:.2f})"
+                    for name, share in shares.items()
+                ),
+                f"yardstick errors        {_kinds(result.rate_errors)}",
+            ]
+            if result.rates
+            else []
+        ),
         f"clients                 {result.clients}",
         f"submissions             {result.submissions} ({result.distinct_signers} distinct signers)",
         f"signatures/s            {result.signatures_per_second:.0f} (target >= {TARGET_RATE:.0f})",
