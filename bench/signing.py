@@ -200,15 +200,15 @@ class Stack:
                 "--bind",
                 f"fd://{listener_fd}",
                 "--no-control-socket",
-                "--worker-class",
-                self.gunicorn_worker_class,
                 "--workers",
                 str(self.gunicorn_workers),
-                "--threads",
-                # gunicorn turns a sync worker with threads into a gthread one.
-                str(self.gunicorn_threads if self.gunicorn_worker_class == "gthread" else 1),
-                "--keep-alive",
-                "30",
+                # gthread and keep-alive as config/gunicorn.py sets them; a
+                # sync worker with threads would be made a gthread one.
+                *(
+                    ["--threads", str(self.gunicorn_threads)]
+                    if self.gunicorn_worker_class == "gthread"
+                    else ["--worker-class", "sync", "--threads", "1"]
+                ),
             ],
             pass_fds=(listener_fd,),
         )

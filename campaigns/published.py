@@ -74,12 +74,13 @@ def forget_published() -> None:
     _published.forget()
 
 
-def published_or_loaded(campaign: Campaign) -> Campaign:
-    """The kept copy of a campaign loaded another way (a signature's), so that
-    what is kept with it serves this request too; the campaign itself when it
-    is not public (a draft) or not kept under that address any more."""
+def published_copy(slug: str, pk: int) -> Campaign | None:
+    """The kept copy of the campaign `pk` (known by its slug), so that a row
+    that points to it (a signature) needs no campaign of its own and what is
+    kept with it serves that request too; None for a draft, or when the slug
+    now names another campaign."""
     try:
-        published = published_campaign(campaign.slug)
+        published = published_campaign(slug)
     except Http404:
-        return campaign
-    return published if published.pk == campaign.pk else campaign
+        return None
+    return published if published.pk == pk else None

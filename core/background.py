@@ -29,19 +29,22 @@ def task_queue(task_name: str, *args: Any) -> None:
     current_app.tasks[task_name].delay(*args)
 
 
+def _queued(task_name: str, *args: Any) -> bool:
+    """Queue the task; a broker outage is logged, never raised."""
+    try:
+        task_queue(task_name, *args)
+    except Exception:
+        logger.warning("could not queue %s%r", task_name, args, exc_info=True)
+        return False
+    return True
+
+
 def after_commit(task_name: str, *args: Any) -> None:
     """Queue the task once the current transaction commits, so it never sees
     a row that was rolled back. A broker outage is logged, never raised: the
     change is committed, and each kind of work has its own way back (the
     outbox's periodic flush, a job's "queued" state shown to its owner)."""
-
-    def queue() -> None:
-        try:
-            task_queue(task_name, *args)
-        except Exception:
-            logger.warning("could not queue %s%r", task_name, args, exc_info=True)
-
-    transaction.on_commit(queue)
+    transaction.on_commit(lambda: _queued(task_name, *args))
 
 
 # A drain is one task that works through every row waiting for it (signing
@@ -69,13 +72,9 @@ def drain_after_commit(task_name: str) -> None:
     def queue() -> None:
         # With Redis down, add() answers False: nothing is queued, and the
         # broker (the same Redis) could not have taken it anyway.
-        if not cache.add(_drain_key(task_name), 1, timeout=DRAIN_REQUEST_SECONDS):
-            return
-        try:
-            task_queue(task_name)
-        except Exception:
+        requested = cache.add(_drain_key(task_name), 1, timeout=DRAIN_REQUEST_SECONDS)
+        if requested and not _queued(task_name):
             cache.delete(_drain_key(task_name))
-            logger.warning("could not queue %s", task_name, exc_info=True)
 
     transaction.on_commit(queue)
 

@@ -23,11 +23,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core import signing
 from django.db.models import F
-from django.http import Http404
 from django.urls import reverse
 from django.utils import translation
 
-from campaigns.published import published_campaign
+from campaigns.published import published_copy
 from signatures.models import Signature
 
 CONFIRM_SALT = "signatures.confirm"
@@ -117,11 +116,8 @@ def _signature_from(
     # The campaign as this process keeps it (a few seconds, as the sign POST
     # reads it): no second model to load, and its kept pages serve the page
     # that follows. A draft's is loaded when first read.
-    try:
-        campaign = published_campaign(signature.campaign_slug)
-    except Http404:
-        return signature
-    if campaign.pk == signature.campaign_id:
+    campaign = published_copy(signature.campaign_slug, signature.campaign_id)
+    if campaign is not None:
         signature.campaign = campaign
     return signature
 

@@ -175,7 +175,9 @@ def submissions_process(
     return processed
 
 
-def submissions_process_due(*, grace: timedelta = SUBMISSION_GRACE, limit: int = 500) -> int:
+def submissions_process_due(
+    *, grace: timedelta = SUBMISSION_GRACE, limit: int = DRAIN_BATCH
+) -> int:
     """Process the submissions whose drain was lost (the broker was down, a
     worker was killed). Returns how many were processed."""
     return submissions_process(received_before=timezone.now() - grace, limit=limit)

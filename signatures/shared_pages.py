@@ -67,9 +67,10 @@ PART = re.compile(re.escape(PARTS) + r"\[([\w/.-]+)\]")
 TOP_COUNTRIES_SHOWN = 10
 
 
-def figures_context(campaign: Campaign) -> dict[str, Any]:
-    """What the figures' parts show (and every page about the campaign)."""
-    figures = tallies.figures(campaign)
+def figures_context(campaign: Campaign, figures: tallies.Figures | None = None) -> dict[str, Any]:
+    """What the figures' parts show (and every page about the campaign):
+    `figures`, or the campaign's as they are now."""
+    figures = figures or tallies.figures(campaign)
     return {
         "campaign": campaign,
         "figures": figures,
@@ -123,7 +124,8 @@ def _parts_filled(page: str, campaign: Campaign) -> str:
     for name in names:
 
         def rendered(name: str = name) -> SafeString:
-            return mark_safe(render_to_string(name, figures_context(campaign)))  # noqa: S308 # nosec B308 B703 - our templates rendered it
+            context = figures_context(campaign, figures)
+            return mark_safe(render_to_string(name, context))  # noqa: S308 # nosec B308 B703 - our templates rendered it
 
         part = published_rendered(campaign, f"part:{name}:{language}", rendered, version)
         page = page.replace(f"{PARTS}[{name}]", str(part))

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from campaigns.models import Campaign
-from campaigns.published import published_campaign, published_or_loaded
+from campaigns.published import published_campaign
 from core.http import client_ip
 from core.templatetags.sitthi import digits
 from signatures import services, shared_pages, tallies
@@ -165,9 +165,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     # Held for review is not an error: the e-mail is confirmed, the count waits.
     worked = {services.Confirmation.CONFIRMED, services.Confirmation.HELD}
     status = 200 if result.outcome in worked else 400
-    if result.campaign is None:
+    campaign = result.campaign  # the process's kept copy, unless a draft's (signatures.links)
+    if campaign is None:
         return render(request, "signatures/confirmed.html", {"outcome": outcome}, status=status)
-    campaign = published_or_loaded(result.campaign)
 
     def page(shared: bool) -> HttpResponse:
         placeholders = shared_pages.PLACEHOLDERS if shared else {}
