@@ -10,4 +10,5 @@ BENCHMARKS: dict[str, str] = {
     "statements": "bench.statements",
     "faults": "bench.faults",
     "requests": "bench.requests",
+    "hosts": "bench.hosts",
 }

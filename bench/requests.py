@@ -24,6 +24,7 @@ campaign page for an anonymous reader <= 1.5 ms.
 from __future__ import annotations
 
 import argparse
+import base64
 import cProfile
 import os
 import pstats
@@ -65,6 +66,7 @@ def _setup_django(database_url: str, static_root: str) -> None:
             "SECURE_HSTS_SECONDS": "0",
             "SIGNER_DATA_KEYS": Fernet.generate_key().decode(),
             "SIGNER_HASH_KEY": secrets.token_urlsafe(32),
+            "RECORD_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "CELERY_QUEUE": f"bench-requests-{os.getpid()}",
             "SIGNATURE_MIN_FILL_SECONDS": "0",
             "LOG_LEVEL": "WARNING",

@@ -37,6 +37,7 @@ the worker and gunicorn (see `Stack`).
 from __future__ import annotations
 
 import argparse
+import base64
 import email
 import http.client
 import ipaddress
@@ -57,7 +58,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bench.databases import database_create, database_drop, run_database
@@ -74,6 +75,8 @@ TARGET_SHARES = {"signatures": 0.25, "campaign page": 0.5, "figures.json": 1.0}
 RATE_REQUESTS = 2000  # per yardstick phase
 COUNTRIES = ["FR", "US", "AU", "CA", "KR", "JP", "TH", "NZ", "DE", "GB", "KH"]
 CONFIRM_LINK = re.compile(rb"https?://[^/\s]+(/(?:km|en)/sign/confirm/[^\s/]+/)")
+# What `drive` hands each thread: a Client here, a pair of them in bench.hosts.
+ClientT = TypeVar("ClientT")
 
 
 # --- Services -----------------------------------------------------------------
@@ -160,6 +163,13 @@ class Stack:
     # a time per process, no keep-alive), to compare the two.
     gunicorn_worker_class: str = "gthread"
     worker_concurrency: int = 2
+    # One beat per deployment (production runs it as a service of its own):
+    # embedded in this stack's worker, or in none (bench.hosts: host B).
+    worker_beat: bool = True
+    # A name for this stack's processes when several stacks share one run
+    # (bench.hosts: "hostA", "hostB"): their logs, their application_name in
+    # pg_stat_activity and their Celery node name. Empty: "gunicorn", "worker".
+    host: str = ""
     gunicorn: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
     started: list[subprocess.Popen] = field(default_factory=list)
@@ -168,9 +178,14 @@ class Stack:
     def http_port(self) -> int:
         return int(self.http_listener.getsockname()[1])
 
+    def label(self, name: str) -> str:
+        """A process's name: its log file and its application_name."""
+        return f"{self.host}-{name}" if self.host else name
+
     def _spawn(
         self, name: str, command: list[str], pass_fds: tuple[int, ...] = ()
     ) -> subprocess.Popen:
+        name = self.label(name)
         log = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - kept open for the process
         env = {**self.env, "DATABASE_URL": with_application_name(self.env["DATABASE_URL"], name)}
         process = subprocess.Popen(
@@ -223,7 +238,8 @@ class Stack:
                     return
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError(f"gunicorn did not start: see {self.log_dir / 'gunicorn.log'}")
+        log = self.log_dir / f"{self.label('gunicorn')}.log"
+        raise RuntimeError(f"gunicorn did not start: see {log}")
 
     def start_worker(self) -> None:
         self.worker = self._spawn(
@@ -235,9 +251,11 @@ class Stack:
                 "-A",
                 "config",
                 "worker",
-                "--beat",
-                "--schedule",
-                str(self.log_dir / "beat-schedule"),
+                *(
+                    ["--beat", "--schedule", str(self.log_dir / f"{self.label('beat')}-schedule")]
+                    if self.worker_beat
+                    else []
+                ),
                 "-Q",
                 self.env["CELERY_QUEUE"],
                 "--concurrency",
@@ -248,9 +266,15 @@ class Stack:
                 "--without-mingle",
                 "--without-heartbeat",
                 "-n",
-                f"bench-{os.getpid()}@%h",
+                self.node_name,
             ],
         )
+
+    @property
+    def node_name(self) -> str:
+        """The worker's Celery node name (-n): this run's pid, so that two
+        runs' workers never share one."""
+        return f"{self.host or 'bench'}-{os.getpid()}@%h"
 
     def stop(self, process: subprocess.Popen | None, hard: bool = False) -> None:
         if process is None or process.poll() is not None:
@@ -283,6 +307,8 @@ def _bench_env(
         "SECURE_HSTS_SECONDS": "0",
         "SIGNER_DATA_KEYS": Fernet.generate_key().decode(),
         "SIGNER_HASH_KEY": secrets.token_urlsafe(32),
+        # The count record's Ed25519 key (transparency/): 32 random bytes.
+        "RECORD_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CELERY_QUEUE": f"bench-{os.getpid()}",
@@ -384,13 +410,26 @@ class Client:
         token = re.search(rb'name="form_token" value="([^"]+)"', page)
         self.form_token = token.group(1).decode() if token else ""
 
-    def sign(self, person: dict[str, str]) -> int:
-        # Each person's own page load: a form token works once (a replayed
-        # one is held for review), so the token is minted here, as the page
-        # would have, with the server's SECRET_KEY (after _setup_django).
-        from signatures.forms import form_token
+    def page_form_token(self, lang: str = "km") -> str:
+        """Open the campaign page as a new reader would, and return the
+        form token it carries (a fresh one on every page)."""
+        status, page, _response = self.request("GET", f"/{lang}/campaigns/{CAMPAIGN_SLUG}/")
+        token = re.search(rb'name="form_token" value="([^"]+)"', page)
+        if status != 200 or not token:
+            raise RuntimeError(f"campaign page answered {status} without a signing form")
+        return token.group(1).decode()
 
-        self.form_token = form_token()
+    def sign(self, person: dict[str, str], form_token: str | None = None) -> int:
+        """POST the signing form; `form_token` from a page this person
+        opened (`page_form_token`), or None to mint one here."""
+        if form_token is None:
+            # Each person's own page load: a form token works once (a replayed
+            # one is held for review), so the token is minted here, as the page
+            # would have, with the server's SECRET_KEY (after _setup_django).
+            from signatures.forms import form_token as minted
+
+            form_token = minted()
+        self.form_token = form_token
         body = urlencode(
             {
                 "csrfmiddlewaretoken": self.csrf,
@@ -440,6 +479,13 @@ def _people(count: int, duplicate_share: float, seed: int = 2014) -> list[dict[s
     return people
 
 
+def _opened_client(port: int) -> Client:
+    """A client on `port` that has loaded the campaign page once."""
+    client = Client(port)
+    client.open_campaign()
+    return client
+
+
 def _drive(
     port: int,
     clients: int,
@@ -448,7 +494,22 @@ def _drive(
     expected: set[int],
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Outcome, float]:
-    """Run `work(client, job)` for every job on `clients` threads. Returns the
+    """Run `work(client, job)` for every job on `clients` threads, each with
+    its own client on `port`. Returns the outcome and the wall time."""
+    return drive(lambda: _opened_client(port), clients, jobs, work, expected, progress)
+
+
+def drive(
+    open_client: Callable[[], ClientT],
+    clients: int,
+    jobs: list[Any],
+    work: Callable[[ClientT, Any], int],
+    expected: set[int],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Outcome, float]:
+    """Run `work(client, job)` for every job on `clients` threads, each with
+    the client `open_client()` made for it (bench.hosts: one per host). A
+    thread whose `open_client()` fails is a dropped client. Returns the
     outcome and the wall time."""
     outcome = Outcome()
     lock = threading.Lock()
@@ -456,9 +517,8 @@ def _drive(
     done = [0]
 
     def client_loop() -> None:
-        client = Client(port)
         try:
-            client.open_campaign()
+            client = open_client()
         except Exception as failure:  # the other clients carry on
             with lock:
                 outcome.dropped_clients.append(f"{type(failure).__name__}: {failure}")
@@ -546,7 +606,8 @@ class ConnectionSampler:
 
     def stop(self) -> None:
         self.stopping.set()
-        self.thread.join(timeout=10)
+        if self.thread.is_alive():  # not when the run failed before starting it
+            self.thread.join(timeout=10)
 
 
 # --- The benchmark ----------------------------------------------------------------
@@ -714,12 +775,17 @@ def _rates(
             stack.http_port,
             clients,
             list(range(RATE_REQUESTS)),
-            lambda client, _n, method=method, path=path: client.request(method, path)[0],
+            _requester(method, path),
             {200},
         )
         rates[name] = len(outcome.latencies) / seconds if seconds else 0.0
         errors += [f"{name}: {problem}" for problem in outcome.errors + outcome.dropped_clients]
     return rates, errors
+
+
+def _requester(method: str, path: str) -> Callable[[Client, Any], int]:
+    """Work for `_drive`: one request, its status."""
+    return lambda client, _job: client.request(method, path)[0]
 
 
 def _measure(

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "campaigns",
     "outbox",
     "signatures",
+    "transparency",
     "statements",
     "organisers",
 ]
@@ -154,6 +155,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "statements-publish-scheduled": {
         "task": "statements.tasks.scheduled_publish",
         "schedule": 60.0,
+    },
+    "record-heads-publish": {
+        "task": "transparency.tasks.heads_publish",
+        "schedule": env.float("RECORD_PUBLISH_INTERVAL", default=24 * 3600.0),
     },
     "organisers-files-expire": {
         "task": "organisers.tasks.generated_files_expire",
@@ -275,6 +280,20 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+# The campaign widget alone may be framed: by these sources (CSP
+# frame-ancestors), any site by default, since the associations and media
+# that carry a campaign are not known in advance. Every other page: 'none'.
+WIDGET_FRAME_ANCESTORS = env.list("WIDGET_FRAME_ANCESTORS", default=["*"])
+
+# --- The public count record (transparency/) -----------------------------
+# The Ed25519 key that signs the record's heads (base64 of the 32-byte private
+# key: `python -m transparency.keygen`); public keys of earlier keys stay
+# published so that heads signed with them still verify. Local runs derive a
+# key from SECRET_KEY; production must set one.
+RECORD_SIGNING_KEY = env.str("RECORD_SIGNING_KEY", default="")
+RECORD_RETIRED_PUBLIC_KEYS = env.list("RECORD_RETIRED_PUBLIC_KEYS", default=[])
+if not DEBUG and not RECORD_SIGNING_KEY:
+    raise ImproperlyConfigured("DEBUG is off: set RECORD_SIGNING_KEY.")
 
 # --- Signers' data --------------------------------------------------------
 # Fernet keys (comma-separated, newest first) encrypt e-mail and phone at rest;

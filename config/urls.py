@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from transparency import views as transparency_views
+from transparency.urls import data_patterns, page_patterns
 
 handler400 = "config.views.bad_request"
 handler404 = "config.views.page_not_found"
@@ -14,6 +16,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("record/", include((data_patterns, "record"))),
+    path(".well-known/sitthi-record-keys.json", transparency_views.public_keys),
 ]
 
 urlpatterns += i18n_patterns(
@@ -21,6 +25,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("statements/", include("statements.urls")),
     path("organisers/", include("organisers.urls")),
+    path("verify/", include((page_patterns, "verify"))),
     path("", include("signatures.urls")),
     path("", include("campaigns.urls")),
     prefix_default_language=True,

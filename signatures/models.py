@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from campaigns.models import Campaign
+from core import countlog
 from core.crypto import EncryptedTextField
 from outbox.services import messages_erase
 from signatures import identity
@@ -148,6 +149,12 @@ class Signature(models.Model):
     invalidation_reason = models.CharField(_("why invalidated"), max_length=300, blank=True)
 
     link_secret = models.CharField(max_length=32, default=new_link_secret, editable=False)
+    # The signer's code for finding their signature in the public count
+    # record (transparency/): random, linked to nothing; kept on withdrawal
+    # so the withdrawal can be checked too.
+    receipt = models.CharField(
+        _("receipt"), max_length=16, default=countlog.receipt_new, editable=False
+    )
     confirmation_sends = models.PositiveSmallIntegerField(
         _("confirmation e-mails sent"), default=0, editable=False
     )
@@ -202,9 +209,12 @@ class Signature(models.Model):
         change: Callable[[Signature], None],
         when: Callable[[Signature], bool] | None = None,
         held_lock: bool = False,
+        *,
+        kind: str,
     ) -> bool:
         """Apply `change` to the locked row when its status is in `allowed_from`
-        (and `when` holds). Returns whether anything changed; `self` is
+        (and `when` holds); `kind` names the change in the public record when
+        it moves the count (CountEvent.Kind). Returns whether anything changed; `self` is
         refreshed from the row either way. `held_lock`: `self` was read with
         SELECT ... FOR UPDATE in the caller's transaction, which is still
         open, so it is the locked row (no second read, no savepoint).
@@ -234,16 +244,25 @@ class Signature(models.Model):
                 ]
             )
             if locked.is_counted != was_counted:
-                locked._count_delta(1 if locked.is_counted else -1)
+                locked._count_delta(1 if locked.is_counted else -1, kind)
         self.__dict__.update(
             {f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields}
         )
         return True
 
-    def _count_delta(self, delta: int) -> None:
+    def _count_delta(self, delta: int, kind: str) -> None:
         # The only place a signature moves its campaign's count (in the
-        # caller's transaction): folded into CountryTally by signatures.tallies.
+        # caller's transaction): folded into CountryTally by signatures.tallies,
+        # and appended to the public record (CountEvent) in the same commit,
+        # so the record and the count cannot disagree.
         TallyDelta.objects.create(campaign_id=self.campaign_id, country=self.country, delta=delta)
+        CountEvent.record(
+            campaign_id=self.campaign_id,
+            kind=kind,
+            country=self.country,
+            delta=delta,
+            receipt=self.receipt,
+        )
 
     @classmethod
     def paper_entry(cls, **fields: Any) -> Signature:
@@ -255,7 +274,7 @@ class Signature(models.Model):
             signature = cls.objects.create(
                 **fields, status=cls.Status.CONFIRMED, source=cls.Source.PAPER
             )
-            signature._count_delta(1)
+            signature._count_delta(1, CountEvent.Kind.PAPER)
         return signature
 
     def confirm(self, *, held_lock: bool = False) -> bool:
@@ -278,6 +297,7 @@ class Signature(models.Model):
             change,
             when=lambda s: s.status == Signature.Status.PENDING or s.confirmed_at is None,
             held_lock=held_lock,
+            kind=CountEvent.Kind.CONFIRMED,
         )
 
     def withdraw(self) -> bool:
@@ -302,6 +322,7 @@ class Signature(models.Model):
                 self.Status.INVALIDATED,
             },
             change,
+            kind=CountEvent.Kind.WITHDRAWN,
         )
 
     @staticmethod
@@ -342,7 +363,7 @@ class Signature(models.Model):
             signature.invalidation_reason = reason[:300]
             signature.invalidated_at = now
 
-        return self._change(set(self.INVALIDATABLE), change)
+        return self._change(set(self.INVALIDATABLE), change, kind=CountEvent.Kind.INVALIDATED)
 
     def restore(self) -> bool:
         """Undo an invalidation: counted again if the e-mail was confirmed
@@ -354,7 +375,12 @@ class Signature(models.Model):
             signature.invalidated_at = None
 
         # Not while the person's corrected re-entry stands: both would count.
-        return self._change({self.Status.INVALIDATED}, change, when=lambda s: not s.has_twin())
+        return self._change(
+            {self.Status.INVALIDATED},
+            change,
+            when=lambda s: not s.has_twin(),
+            kind=CountEvent.Kind.RESTORED,
+        )
 
     def has_twin(self) -> bool:
         """Another standing signature of the same person on this campaign."""
@@ -387,13 +413,13 @@ class Signature(models.Model):
                     locked.is_counted and fields.get("country", locked.country) != locked.country
                 )
                 if moves:
-                    locked._count_delta(-1)  # from the old country
+                    locked._count_delta(-1, CountEvent.Kind.CORRECTED)  # from the old country
                 for name, value in fields.items():
                     setattr(locked, name, value)
                 locked.name_key = identity.name_key(locked.full_name)[:200]
                 locked.save()
                 if moves:
-                    locked._count_delta(1)  # to the new one
+                    locked._count_delta(1, CountEvent.Kind.CORRECTED)  # to the new one
         self.__dict__.update(
             {f.attname: getattr(locked, f.attname) for f in self._meta.concrete_fields}
         )
@@ -407,7 +433,7 @@ class Signature(models.Model):
             signature.status = signature._status_when_cleared()
             signature.suspect_reason = ""
 
-        return self._change({self.Status.SUSPECT}, change)
+        return self._change({self.Status.SUSPECT}, change, kind=CountEvent.Kind.APPROVED)
 
     def mark_suspect(self, reason: str) -> bool:
         """Hold the signature out of the count until a moderator approves it."""
@@ -416,7 +442,9 @@ class Signature(models.Model):
             signature.status = Signature.Status.SUSPECT
             signature.suspect_reason = reason[:200]
 
-        return self._change({self.Status.PENDING, self.Status.CONFIRMED}, change)
+        return self._change(
+            {self.Status.PENDING, self.Status.CONFIRMED}, change, kind=CountEvent.Kind.HELD
+        )
 
     def _status_when_cleared(self) -> str:
         if self.confirmed_at is not None or self.source == self.Source.PAPER:
@@ -481,6 +509,82 @@ class TallyDelta(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.country}: {self.delta:+d}"
+
+
+class CountEvent(models.Model):
+    """One change of a campaign's count, as the public record shows it: a
+    leaf of the campaign's Merkle log (transparency/, core/countlog.py).
+
+    Written by Signature._count_delta alone, in the transaction that moves
+    the count. It holds nothing that leads to a person: the day (not the
+    time), the country, +1 or -1 and the hash of the signer's random
+    receipt. Insert-only; `leaf_index` is given when a head is published,
+    ordered by day and then by leaf hash, so the order within a day says
+    nothing about when anyone signed.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        APPROVED = "approved", _("Approved after review")
+        RESTORED = "restored", _("Restored")
+        PAPER = "paper", _("Paper signature")
+        CORRECTED = "corrected", _("Country corrected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        INVALIDATED = "invalidated", _("Invalidated")
+        HELD = "held", _("Held for review")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    day = models.DateField()
+    country = CountryField(blank=True)
+    delta = models.SmallIntegerField()
+    receipt_hash = models.CharField(max_length=64, db_index=True)
+    leaf_hash = models.BinaryField(max_length=32)
+    leaf_index = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "leaf_index"], name="one_leaf_per_index_per_campaign"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign"],
+                condition=Q(leaf_index__isnull=True),
+                name="count_event_unsequenced_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.day} {self.kind} {self.country} {self.delta:+d}"
+
+    @classmethod
+    def record(
+        cls, *, campaign_id: int, kind: str, country: str, delta: int, receipt: str
+    ) -> CountEvent:
+        event = cls(
+            campaign_id=campaign_id,
+            kind=kind,
+            day=timezone.now().date(),
+            country=str(country or ""),
+            delta=delta,
+            receipt_hash=countlog.receipt_hash(receipt),
+        )
+        event.leaf_hash = countlog.leaf_hash(event.leaf())
+        event.save(force_insert=True)
+        return event
+
+    def leaf(self) -> dict[str, Any]:
+        """This event as the public record lists it."""
+        return countlog.leaf_fields(
+            campaign=countlog.campaign_hash(self.campaign_id),
+            kind=str(self.kind),
+            day=self.day.isoformat(),
+            country=str(self.country or ""),
+            delta=self.delta,
+            receipt=self.receipt_hash,
+        )
 
 
 # --- Signing rules (read through signatures/policy.py) -----------------------

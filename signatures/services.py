@@ -9,16 +9,19 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django_ratelimit.core import is_ratelimited
 
 from campaigns.models import Campaign
+from core import countlog
 from core.background import drain_after_commit
 from core.http import client_ip, client_network
 from outbox.services import message_queue, messages_erase
@@ -297,6 +300,12 @@ def _mail(
             "campaign_url": settings.SITE_URL + signature.campaign.get_absolute_url(),
             "withdrawal_link": links.withdrawal_link(shown),
             "site_name": settings.SITE_NAME,
+            # The receipt finds the signature in the public count record.
+            "receipt": countlog.receipt_display(signature.receipt),
+            "verify_link": settings.SITE_URL
+            + reverse("verify:verify")
+            + "?"
+            + urlencode({"receipt": signature.receipt}),
             **context,
         }
         subject = render_to_string(f"emails/signatures/{kind}_subject.txt", full_context)
@@ -364,6 +373,7 @@ class Confirmation(enum.Enum):
 class ConfirmationResult:
     outcome: Confirmation
     campaign: Campaign | None = None
+    receipt: str = ""  # confirmed or held: the signer's code for the public record
 
 
 def confirmations_open(campaign: Campaign) -> bool:
@@ -396,8 +406,8 @@ def signature_confirm(*, token: str) -> ConfirmationResult:
             _count_moved(campaign)
     # confirm() refreshed the status from the locked row: say what it is now.
     if signature.status == Signature.Status.SUSPECT:
-        return ConfirmationResult(Confirmation.HELD, campaign)
-    return ConfirmationResult(Confirmation.CONFIRMED, campaign)
+        return ConfirmationResult(Confirmation.HELD, campaign, signature.receipt)
+    return ConfirmationResult(Confirmation.CONFIRMED, campaign, signature.receipt)
 
 
 def _count_moved(campaign: Campaign) -> None:

@@ -40,6 +40,7 @@ from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
@@ -61,6 +62,8 @@ NONCE = f"nonce{secrets.token_hex(16)}"
 CSRF_TOKEN = f"csrf{secrets.token_hex(16)}"
 FORM_TOKEN = f"formtoken{secrets.token_hex(16)}"
 PARTS = f"parts{secrets.token_hex(16)}"
+# Not one of PLACEHOLDERS: only a page that shows a receipt has one (`fills`).
+RECEIPT = f"receipt{secrets.token_hex(16)}"
 PLACEHOLDERS = {"CSP_NONCE": NONCE, "csrf_token": CSRF_TOKEN, PER_REQUEST_MARK: PARTS}
 PART = re.compile(re.escape(PARTS) + r"\[([\w/.-]+)\]")
 
@@ -140,6 +143,7 @@ def reader_page(
     *,
     same_at_every_address: bool = False,
     status: int = 200,
+    fills: dict[str, str] | None = None,
 ) -> HttpResponse:
     """The page `render(shared)` makes: rendered for this request alone
     (`shared` False) unless it is the same for every reader; then rendered
@@ -147,7 +151,8 @@ def reader_page(
     (`shared` True), kept, and this request's values filled in. A page kept
     per address and language, or per language alone when
     `same_at_every_address` (a confirmation link's page: the link's token
-    is in its address, and the page says nothing of it)."""
+    is in its address, and the page says nothing of it). `fills`: more
+    placeholders the kept page holds, and this request's (plain text) values."""
     if not same_for_every_reader(request):
         return render(False)
 
@@ -165,4 +170,6 @@ def reader_page(
         page = page.replace(CSRF_TOKEN, get_token(request))
     if FORM_TOKEN in page:
         page = page.replace(FORM_TOKEN, landing_token(request))
+    for placeholder, value in (fills or {}).items():
+        page = page.replace(placeholder, escape(value))
     return HttpResponse(page, status=status)

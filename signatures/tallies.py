@@ -41,7 +41,9 @@ class Figures:
     recent_signers: list[tuple[str, str]] = field(default_factory=list)  # (name, country)
 
 
-def _stored_counts(campaign_id: int) -> dict[str, int]:
+def stored_counts(campaign_id: int) -> dict[str, int]:
+    """The count by country the site shows (before caching): the stored
+    tallies plus the deltas not folded yet."""
     # One statement, one snapshot: a fold moving deltas into a tally commits
     # atomically, so this never sees a delta both folded and unfolded.
     with connection.cursor() as cursor:
@@ -61,7 +63,7 @@ def _stored_counts(campaign_id: int) -> dict[str, int]:
 
 
 def figures_compute(campaign: Campaign) -> Figures:
-    counts = _stored_counts(campaign.pk)
+    counts = stored_counts(campaign.pk)
     total = sum(counts.values())
     by_country = sorted(
         ((country, count) for country, count in counts.items() if count > 0),

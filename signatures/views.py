@@ -1,21 +1,27 @@
 """A campaign's public page (texts, live figures, sharing, the signing
 form) and the signer's journey: sign, thanks, confirm, withdraw."""
 
+import functools
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from campaigns.models import Campaign
 from campaigns.published import published_campaign
+from core import countlog
 from core.http import client_ip
 from core.templatetags.sitthi import digits
-from signatures import services, shared_pages, tallies
+from signatures import badges, services, shared_pages, tallies
 from signatures.forms import SignatureForm, country_name, landing_token
 from signatures.policy import signing_pause_message
 
@@ -110,6 +116,57 @@ def campaign_figures(request: HttpRequest, slug: str) -> JsonResponse:
     return response
 
 
+# --- The count on other sites: widget and badge --------------------------------
+
+WIDGET_CACHE_SECONDS = 60
+BADGE_CACHE_SECONDS = 60
+
+
+def framable_by_other_sites(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The view's pages may be framed by WIDGET_FRAME_ANCESTORS (read on
+    each request), and carry no X-Frame-Options; every other page keeps
+    forbidding frames (config.settings)."""
+
+    @functools.wraps(view)
+    def framable(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        policy = {"frame-ancestors": list(settings.WIDGET_FRAME_ANCESTORS)}
+        return csp_replace(policy)(view)(request, *args, **kwargs)  # type: ignore[return-value]
+
+    return xframe_options_exempt(framable)
+
+
+def loadable_by_other_sites(response: HttpResponse, max_age: int) -> HttpResponse:
+    """Other sites' pages show it (the resource policy is same-origin on
+    every other response), and caches anywhere may keep it a while: it is
+    the same for every reader."""
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+@require_safe
+@framable_by_other_sites
+def widget(request: HttpRequest, slug: str) -> HttpResponse:
+    """The count, the goal and a link to sign, for other sites' iframes.
+    It sets no cookie: no form, no session, nothing of the reader's; and
+    it loads nothing from another host (signatures/widget.html)."""
+    campaign = published_campaign(slug)
+    response = render(request, "signatures/widget.html", shared_pages.figures_context(campaign))
+    return loadable_by_other_sites(response, WIDGET_CACHE_SECONDS)
+
+
+@require_safe
+def badge(request: HttpRequest, slug: str) -> HttpResponse:
+    """The count as an SVG image, for pages that cannot frame the widget
+    (forums, newsletters)."""
+    campaign = published_campaign(slug)
+    language = (get_language() or settings.LANGUAGE_CODE)[:2]
+    context = badges.badge_context(tallies.figures(campaign).total, language)
+    svg = render_to_string("signatures/badge.svg", context)
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    return loadable_by_other_sites(response, BADGE_CACHE_SECONDS)
+
+
 # --- Signing -----------------------------------------------------------------
 
 
@@ -169,13 +226,22 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if campaign is None:
         return render(request, "signatures/confirmed.html", {"outcome": outcome}, status=status)
 
+    receipt = countlog.receipt_display(result.receipt) if result.receipt else ""
+
     def page(shared: bool) -> HttpResponse:
         placeholders = shared_pages.PLACEHOLDERS if shared else {}
         context = campaign_context(campaign) | {"outcome": outcome} | placeholders
+        context["receipt"] = shared_pages.RECEIPT if shared else receipt
         return render(request, "signatures/confirmed.html", context, status=status)
 
     return shared_pages.reader_page(
-        request, campaign, f"confirmed:{outcome}", page, same_at_every_address=True, status=status
+        request,
+        campaign,
+        f"confirmed:{outcome}",
+        page,
+        same_at_every_address=True,
+        status=status,
+        fills={shared_pages.RECEIPT: receipt},
     )
 
 

@@ -172,9 +172,11 @@ def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
 
     from campaigns.published import forget_published
     from signatures.policy import forget_rules
+    from transparency.tree import forget_trees
 
     forget_rules()
     forget_published()
+    forget_trees()  # a flushed database gives its leaf indices to new leaves
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     # Celery marks "inside a task" in one process-wide flag while an eager

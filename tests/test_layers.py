@@ -22,9 +22,18 @@ MAY_IMPORT: dict[str, set[str]] = {
     "campaigns": {"core"},
     "outbox": {"core"},
     "signatures": {"core", "campaigns", "outbox"},
+    "transparency": {"core", "campaigns", "outbox", "signatures"},
     "statements": {"core", "campaigns", "outbox", "signatures"},
-    "organisers": {"core", "campaigns", "outbox", "signatures", "statements"},
-    "config": {"core", "campaigns", "outbox", "signatures", "statements", "organisers"},
+    "organisers": {"core", "campaigns", "outbox", "signatures", "transparency", "statements"},
+    "config": {
+        "core",
+        "campaigns",
+        "outbox",
+        "signatures",
+        "transparency",
+        "statements",
+        "organisers",
+    },
 }
 
 

@@ -11,6 +11,7 @@ PRODUCTION = {
     "SITE_URL": "https://sitthi.example.org",
     "SIGNER_DATA_KEYS": "rQ6_ePK2D6yA3kXqKZgT2m8vO1w4ykVm7hQ3bF9sLxE=",
     "SIGNER_HASH_KEY": "hash-key-for-tests-" + "y" * 30,
+    "RECORD_SIGNING_KEY": "jJXkQrjcX8gu9w41WlUCE7dUic9Urm7/eekvhjPHMKY",
     "DATABASE_URL": "sqlite:////tmp/sitthi-settings-test.sqlite3",
 }
 

@@ -53,6 +53,7 @@ PRODUCTION_ENV = {
     "SITE_URL": "http://127.0.0.1",
     "SIGNER_DATA_KEYS": "rQ6_ePK2D6yA3kXqKZgT2m8vO1w4ykVm7hQ3bF9sLxE=",
     "SIGNER_HASH_KEY": "fault-tests-hash-" + "h" * 30,
+    "RECORD_SIGNING_KEY": "jJXkQrjcX8gu9w41WlUCE7dUic9Urm7/eekvhjPHMKY",
     # Behind a TLS proxy, as in production: requests carry X-Forwarded-Proto.
     "SECURE_PROXY_SSL_HEADER": "true",
     "DEFAULT_FROM_EMAIL": "Sitthi <noreply@sitthi.test>",
