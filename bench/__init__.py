@@ -11,4 +11,5 @@ BENCHMARKS: dict[str, str] = {
     "faults": "bench.faults",
     "requests": "bench.requests",
     "hosts": "bench.hosts",
+    "record": "bench.record",
 }

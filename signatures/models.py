@@ -518,9 +518,8 @@ class CountEvent(models.Model):
     Written by Signature._count_delta alone, in the transaction that moves
     the count. It holds nothing that leads to a person: the day (not the
     time), the country, +1 or -1 and the hash of the signer's random
-    receipt. Insert-only; `leaf_index` is given when a head is published,
-    ordered by day and then by leaf hash, so the order within a day says
-    nothing about when anyone signed.
+    receipt. Insert-only, never changed: its place in the log is given
+    when a head is published (transparency.models.Leaf).
     """
 
     class Kind(models.TextChoices):
@@ -538,23 +537,11 @@ class CountEvent(models.Model):
     day = models.DateField()
     country = CountryField(blank=True)
     delta = models.SmallIntegerField()
-    receipt_hash = models.CharField(max_length=64, db_index=True)
+    receipt_hash = models.BinaryField(max_length=32)
     leaf_hash = models.BinaryField(max_length=32)
-    leaf_index = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["campaign", "leaf_index"], name="one_leaf_per_index_per_campaign"
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["campaign"],
-                condition=Q(leaf_index__isnull=True),
-                name="count_event_unsequenced_idx",
-            ),
-        ]
+        indexes = [models.Index(fields=["receipt_hash"], name="count_event_receipt_idx")]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.day} {self.kind} {self.country} {self.delta:+d}"
@@ -569,7 +556,7 @@ class CountEvent(models.Model):
             day=timezone.now().date(),
             country=str(country or ""),
             delta=delta,
-            receipt_hash=countlog.receipt_hash(receipt),
+            receipt_hash=bytes.fromhex(countlog.receipt_hash(receipt)),
         )
         event.leaf_hash = countlog.leaf_hash(event.leaf())
         event.save(force_insert=True)
@@ -583,7 +570,7 @@ class CountEvent(models.Model):
             day=self.day.isoformat(),
             country=str(self.country or ""),
             delta=self.delta,
-            receipt=self.receipt_hash,
+            receipt=bytes(self.receipt_hash).hex(),
         )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -25,7 +25,7 @@ from core import countlog
 from signatures.models import CountEvent
 from signatures.tallies import stored_counts
 from transparency import keys
-from transparency.models import TreeHead
+from transparency.models import Leaf, TreeHead
 from transparency.tree import CampaignTree, published_tree
 
 logger = logging.getLogger(__name__)
@@ -59,29 +59,42 @@ def _one_snapshot() -> None:
 
 
 def _sequence(campaign: Campaign, size: int) -> None:
-    """Give the campaign's new events the indices after `size`."""
-    table = CountEvent._meta.db_table
+    """Give the campaign's events not in its log yet the places after `size`."""
+    events, leaves = CountEvent._meta.db_table, Leaf._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {table} SET leaf_index = numbered.position
-            FROM (
-                SELECT id, %s + ROW_NUMBER() OVER (ORDER BY day, leaf_hash, id) AS position
-                FROM {table} WHERE campaign_id = %s AND leaf_index IS NULL
-            ) AS numbered
-            WHERE {table}.id = numbered.id
-            """,  # noqa: S608  # nosec B608 - the table name comes from our model
-            [size, campaign.pk],
+            INSERT INTO {leaves} (campaign_id, position, event_id, leaf_hash)
+            SELECT campaign_id,
+                   %s + ROW_NUMBER() OVER (ORDER BY day, leaf_hash, id),
+                   id, leaf_hash
+            FROM {events} AS event
+            WHERE campaign_id = %s AND NOT EXISTS (
+                SELECT 1 FROM {leaves} AS leaf
+                WHERE leaf.campaign_id = %s AND leaf.event_id = event.id
+            )
+            """,  # noqa: S608  # nosec B608 - the table names come from our models
+            [size, campaign.pk, campaign.pk],
         )
 
 
+def _size(campaign: Campaign) -> int:
+    return int(Leaf.objects.filter(campaign=campaign).aggregate(size=Max("position"))["size"] or 0)
+
+
 def _leaves_add_up(campaign: Campaign, size: int) -> dict[str, int]:
-    rows = (
-        CountEvent.objects.filter(campaign=campaign, leaf_index__lte=size)
-        .values("country")
-        .annotate(total=Sum("delta"))
-    )
-    return {str(row["country"]): int(row["total"]) for row in rows if row["total"]}
+    events, leaves = CountEvent._meta.db_table, Leaf._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT event.country, SUM(event.delta)
+            FROM {leaves} AS leaf JOIN {events} AS event ON event.id = leaf.event_id
+            WHERE leaf.campaign_id = %s AND leaf.position <= %s
+            GROUP BY event.country
+            """,  # noqa: S608  # nosec B608 - the table names come from our models
+            [campaign.pk, size],
+        )
+        return {str(country): int(total) for country, total in cursor.fetchall() if total}
 
 
 def head_publish(campaign: Campaign) -> TreeHead | None:
@@ -93,20 +106,14 @@ def head_publish(campaign: Campaign) -> TreeHead | None:
             if outermost:
                 _one_snapshot()
             latest = TreeHead.objects.of(campaign).last()
-            before = CountEvent.objects.filter(campaign=campaign).aggregate(size=Max("leaf_index"))[
-                "size"
-            ]
-            _sequence(campaign, before or 0)
-            size = (
-                CountEvent.objects.filter(campaign=campaign).aggregate(size=Max("leaf_index"))[
-                    "size"
-                ]
-                or 0
-            )
+            _sequence(campaign, _size(campaign))
+            size = _size(campaign)
             if size == 0 or (latest is not None and latest.size == size):
                 return None
             shown = {str(country): count for country, count in stored_counts(campaign.pk).items()}
-            root = CampaignTree(campaign.pk, size, disable_cache=True).get_root(size)
+            committed = published_tree(campaign.pk, latest.size) if latest else None
+            tree = CampaignTree(campaign.pk, size, committed=committed, disable_cache=True)
+            root = tree.get_root(size)
             head = TreeHead(
                 campaign=campaign,
                 size=size,
@@ -135,9 +142,7 @@ def head_publish(campaign: Campaign) -> TreeHead | None:
 
 def heads_publish() -> list[TreeHead]:
     """A new head for every campaign whose record grew."""
-    campaigns = Campaign.objects.filter(
-        pk__in=CountEvent.objects.filter(leaf_index__isnull=True).values("campaign_id")
-    )
+    campaigns = Campaign.objects.filter(pk__in=CountEvent.objects.values("campaign_id").distinct())
     return [head for campaign in campaigns if (head := head_publish(campaign)) is not None]
 
 
@@ -147,12 +152,16 @@ def heads_publish() -> list[TreeHead]:
 def leaves_page(head: TreeHead, start: int, count: int) -> list[dict[str, Any]]:
     """Leaves `start`..`start + count - 1` (counting from one) of the head."""
     end = min(head.size, start + min(count, LEAVES_PAGE_MAX) - 1)
-    events = CountEvent.objects.filter(
-        campaign_id=head.campaign_id, leaf_index__gte=start, leaf_index__lte=end
-    ).order_by("leaf_index")
+    places = list(
+        Leaf.objects.filter(campaign_id=head.campaign_id, position__gte=start, position__lte=end)
+        .order_by("position")
+        .values_list("position", "event_id")
+    )
+    events = CountEvent.objects.in_bulk([event_id for _position, event_id in places])
     return [
-        event.leaf() | {"index": event.leaf_index, "hash": bytes(event.leaf_hash).hex()}
-        for event in events
+        events[event_id].leaf()
+        | {"index": position, "hash": bytes(events[event_id].leaf_hash).hex()}
+        for position, event_id in places
     ]
 
 
@@ -184,24 +193,27 @@ def receipt_entries_by_hash(receipt_hash: str) -> list[ReceiptEntry]:
     (a confirmation, and later perhaps a withdrawal), each proven against
     the campaign's latest head when that head includes it."""
     events = (
-        CountEvent.objects.filter(receipt_hash=receipt_hash)
+        CountEvent.objects.filter(receipt_hash=bytes.fromhex(receipt_hash))
         .filter(campaign__in=Campaign.objects.public())
         .select_related("campaign")
-        .order_by("leaf_index", "pk")
+        .order_by("pk")
     )
     entries = []
     for event in events:
         head = TreeHead.objects.of(event.campaign).last()
-        included = (
-            head is not None and event.leaf_index is not None and event.leaf_index <= head.size
+        position = (
+            Leaf.objects.filter(campaign_id=event.campaign_id, event_id=event.pk)
+            .values_list("position", flat=True)
+            .first()
         )
+        included = head is not None and position is not None and position <= head.size
         entries.append(
             ReceiptEntry(
                 campaign=event.campaign,
                 leaf=event.leaf() | {"hash": bytes(event.leaf_hash).hex()},
-                index=event.leaf_index if included else None,
+                index=position if included else None,
                 head=head if included else None,
-                proof=inclusion_proof(head, event.leaf_index)  # type: ignore[arg-type]
+                proof=inclusion_proof(head, position)  # type: ignore[arg-type]
                 if included
                 else None,
             )

@@ -71,7 +71,7 @@
 
   function signatureChecks(head, keys) {
     var key = keys.filter(function (k) { return k.id === head.key_id; })[0];
-    if (!key || !crypto.subtle.importKey) { return Promise.resolve(false); }
+    if (!key) { return Promise.resolve(false); }
     var signed = {};
     SIGNED.forEach(function (name) { signed[name] = head[name]; });
     var raw = Uint8Array.from(atob(key.public_key), function (c) { return c.charCodeAt(0); });
@@ -88,8 +88,9 @@
       if (hex(computed) !== entry.proof.path[0] || hex(computed) !== entry.leaf.hash) { return "bad"; }
       return rootFromProof(entry.proof).then(function (root) {
         if (hex(root) !== entry.head.root) { return "bad"; }
-        return signatureChecks(entry.head, keys).then(function (ok) { return ok ? "ok" : "bad"; },
-          function () { return "bad"; });
+        // A browser without Ed25519 rejects here: the form then goes to the
+        // server, which checks the signature (start's catch).
+        return signatureChecks(entry.head, keys).then(function (ok) { return ok ? "ok" : "bad"; });
       });
     });
   }

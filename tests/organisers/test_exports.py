@@ -164,7 +164,8 @@ def _copy_signatures(campaign: Any, count: int) -> None:
     columns = (
         "campaign_id, status, source, event, full_name, name_key, email, email_hash, phone, "
         "country, city, province, answers, show_publicly, wants_updates, language, referrer, "
-        "utm, suspect_reason, invalidation_reason, link_secret, confirmation_sends, created_at"
+        "utm, suspect_reason, invalidation_reason, link_secret, confirmation_sends, created_at, "
+        "receipt"
     )
     with (
         connection.cursor() as cursor,
@@ -197,6 +198,7 @@ def _copy_signatures(campaign: Any, count: int) -> None:
                     f"s{number}",
                     1,
                     now,
+                    f"{number:016d}",
                 )
             )
 

@@ -91,6 +91,6 @@ def test_the_copy_link_button_appears_with_javascript(
 ) -> None:
     page = phone_page.page
     page.goto(f"{live_server.url}/en/campaigns/{campaign.slug}/")
-    button = page.locator("[data-copy-link]")
+    button = page.locator(".share [data-copy-link]")
     expect(button).to_be_visible()
     assert page.locator("#share-url").input_value().endswith(f"/en/campaigns/{campaign.slug}/")

@@ -94,7 +94,9 @@ def test_a_tampered_leaf_fails_in_the_browser(
     # The leaf served no longer matches the signed root.
     from signatures.models import CountEvent
 
-    event = CountEvent.objects.get(receipt_hash=countlog.receipt_hash(signature.receipt))
+    event = CountEvent.objects.get(
+        receipt_hash=bytes.fromhex(countlog.receipt_hash(signature.receipt))
+    )
     event.country = "US"
     event.leaf_hash = countlog.leaf_hash(event.leaf())
     event.save()

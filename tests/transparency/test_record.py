@@ -16,6 +16,7 @@ from signatures.models import CountEvent, Signature
 from signatures.tallies import tallies_fold
 from tests.factories import make_campaign, make_signature
 from transparency import services
+from transparency.models import Leaf
 
 pytestmark = pytest.mark.django_db
 
@@ -122,14 +123,12 @@ def test_every_leaf_has_an_inclusion_proof():
     for _ in range(7):
         make_signature(campaign)
     head = services.head_publish(campaign)
-    for event in CountEvent.objects.filter(campaign=campaign):
+    for leaf in Leaf.objects.filter(campaign=campaign):
         answer = (
-            Client()
-            .get(f"/record/{campaign.slug}/inclusion.json", {"index": event.leaf_index})
-            .json()
+            Client().get(f"/record/{campaign.slug}/inclusion.json", {"index": leaf.position}).json()
         )
         verify_inclusion(
-            bytes(event.leaf_hash),
+            bytes(leaf.leaf_hash),
             bytes.fromhex(head.root),
             MerkleProof.deserialize(answer["proof"]),
         )
@@ -139,16 +138,17 @@ def test_leaves_within_a_day_are_not_in_signing_order():
     campaign = make_campaign()
     signatures = [make_signature(campaign) for _ in range(20)]
     services.head_publish(campaign)
-    by_index = list(
-        CountEvent.objects.filter(campaign=campaign)
-        .order_by("leaf_index")
-        .values_list("receipt_hash", flat=True)
-    )
+    by_index = [
+        bytes(CountEvent.objects.get(pk=event_id).receipt_hash).hex()
+        for event_id in Leaf.objects.filter(campaign=campaign)
+        .order_by("position")
+        .values_list("event_id", flat=True)
+    ]
     in_signing_order = [countlog.receipt_hash(s.receipt) for s in signatures]
     assert by_index != in_signing_order
     assert by_index == sorted(
         by_index,
-        key=lambda h: bytes(CountEvent.objects.get(receipt_hash=h).leaf_hash),
+        key=lambda h: bytes(CountEvent.objects.get(receipt_hash=bytes.fromhex(h)).leaf_hash),
     )
 
 
@@ -211,3 +211,21 @@ def test_a_draft_campaigns_record_is_not_public():
     campaign = make_campaign(status="draft")
     assert Client().get(f"/record/{campaign.slug}/heads.json").status_code == 404
     assert Client().get("/record/no-such/heads.json").status_code == 404
+
+
+def test_a_tree_read_in_small_pieces_gives_the_same_root_and_proofs(monkeypatch):
+    from transparency import tree
+
+    monkeypatch.setattr(tree, "LEAVES_READ_AT_ONCE", 4)
+    campaign = make_campaign()
+    for _ in range(37):
+        make_signature(campaign)
+    head = services.head_publish(campaign)
+    reference = InmemoryTree()
+    leaves = Leaf.objects.filter(campaign=campaign).order_by("position").select_related("event")
+    for leaf in leaves:
+        reference.append_entry(countlog.canonical(leaf.event.leaf()))
+    assert reference.get_root().hex() == head.root
+    for leaf in leaves:
+        proof = MerkleProof.deserialize(services.inclusion_proof(head, leaf.position))
+        verify_inclusion(bytes(leaf.leaf_hash), bytes.fromhex(head.root), proof)
