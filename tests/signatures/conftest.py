@@ -67,15 +67,20 @@ def sign(
     return response
 
 
-def link_in_sent_mail(message: Any, kind: str) -> str:
-    """The full confirm or withdraw link of a mail an SMTP server received."""
+def sent_mail_text(message: Any) -> str:
+    """The plain-text part of a mail an SMTP server received."""
     for part in message.walk():
         if part.get_content_type() == "text/plain":
-            text = part.get_payload(decode=True).decode()
-            found = re.search(rf"http://\S+?/sign/{kind}/\S+?/", text)
-            assert found, text
-            return found.group(0)
+            return str(part.get_payload(decode=True).decode())
     raise AssertionError("no text part")
+
+
+def link_in_sent_mail(message: Any, kind: str) -> str:
+    """The full confirm or withdraw link of a mail an SMTP server received."""
+    text = sent_mail_text(message)
+    found = re.search(rf"http://\S+?/sign/{kind}/\S+?/", text)
+    assert found, text
+    return found.group(0)
 
 
 def links_in(message: Any) -> dict[str, str]:

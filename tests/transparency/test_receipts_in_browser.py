@@ -13,20 +13,17 @@ from core import countlog
 from signatures.models import Signature
 from tests.conftest import axe_violations
 from tests.factories import make_campaign
-from tests.signatures.conftest import link_in_sent_mail
+from tests.signatures.conftest import link_in_sent_mail, sent_mail_text
 from transparency import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def receipt_in(message: Any) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            text = part.get_payload(decode=True).decode()
-            found = re.search(r"\b([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})\b", text)
-            assert found, text
-            return found.group(1)
-    raise AssertionError("no text part")
+    text = sent_mail_text(message)
+    found = re.search(r"\b([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})\b", text)
+    assert found, text
+    return found.group(1)
 
 
 @pytest.mark.parametrize("lang", ["km", "en"])
