@@ -90,7 +90,7 @@ def _load(signatures: int, named: int) -> dict[str, int]:
         "campaign_id, status, source, event, full_name, name_key, email, email_hash, phone, "
         "country, city, province, answers, show_publicly, wants_updates, language, referrer, "
         "utm, suspect_reason, invalidation_reason, link_secret, confirmation_sends, "
-        "created_at, confirmed_at"
+        "created_at, confirmed_at, receipt, channel, telegram_chat"
     )
     for campaign, count, public in (
         (export_campaign, signatures, False),
@@ -128,6 +128,9 @@ def _load(signatures: int, named: int) -> dict[str, int]:
                         1,
                         now,
                         now,
+                        f"{n:016d}",
+                        "email",
+                        "",
                     )
                 )
         with connection.cursor() as cursor:

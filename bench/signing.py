@@ -29,6 +29,10 @@ are sampled throughout (pg_stat_activity) and the peak printed. Target
 client lost, exact count; and (issue 14) signatures/s at least 25% of the
 bare view's requests/s, the campaign page at least 50%, figures.json 100%.
 
+`--telegram-share` (0.2; `run()`'s default is 0, as bench.faults runs it):
+that share of the signers confirm through Telegram instead, with a fake Bot
+API for the run and its figures reported apart (bench/telegram_load.py).
+
 For fault benchmarks, `run(..., on_running=callback)` calls `callback(stack)`
 in its own thread once submissions are under way; `stack` can stop and start
 the worker and gunicorn (see `Stack`).
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import email
 import http.client
 import ipaddress
@@ -62,6 +67,13 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bench.databases import database_create, database_drop, run_database
+from bench.telegram_load import (
+    TELEGRAM,
+    TelegramFigures,
+    TelegramLoad,
+    report_lines,
+    user_id,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # This run's database is `<DATABASE_URL's name>_<label>_<pid>`; bench.faults
@@ -292,8 +304,15 @@ class Stack:
 
 
 def _bench_env(
-    database_url: str, redis_url: str, http_port: int, smtp_port: int, static_root: str
+    database_url: str,
+    redis_url: str,
+    http_port: int,
+    smtp_port: int,
+    static_root: str,
+    telegram: dict[str, str] | None = None,
 ) -> dict[str, str]:
+    """The stack's environment; `telegram`: the bot's settings (TelegramLoad.env),
+    None for none (the form then offers e-mail only)."""
     from cryptography.fernet import Fernet
 
     return {
@@ -319,6 +338,7 @@ def _bench_env(
         "SIGNATURE_MIN_FILL_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        **(telegram or {}),
     }
 
 
@@ -422,6 +442,14 @@ class Client:
     def sign(self, person: dict[str, str], form_token: str | None = None) -> int:
         """POST the signing form; `form_token` from a page this person
         opened (`page_form_token`), or None to mint one here."""
+        return self.sign_response(person, form_token)[0]
+
+    def sign_response(
+        self, person: dict[str, str], form_token: str | None = None
+    ) -> tuple[int, http.client.HTTPResponse]:
+        """`sign`, with the response (its Location: the page after signing).
+        A person with a "channel" chooses it (confirm_by), as on a form that
+        offers Telegram; their e-mail is empty when it is Telegram."""
         if form_token is None:
             # Each person's own page load: a form token works once (a replayed
             # one is held for review), so the token is minted here, as the page
@@ -430,17 +458,19 @@ class Client:
 
             form_token = minted()
         self.form_token = form_token
+        channel = {"confirm_by": person["channel"]} if "channel" in person else {}
         body = urlencode(
             {
                 "csrfmiddlewaretoken": self.csrf,
                 "full_name": person["name"],
+                **channel,
                 "email": person["email"],
                 "country": person["country"],
                 "consent": "on",
                 "form_token": self.form_token,
             }
         )
-        status, _body, _response = self.request(
+        status, _body, response = self.request(
             "POST",
             f"/{person['lang']}/campaigns/{CAMPAIGN_SLUG}/sign/",
             body=body,
@@ -449,34 +479,53 @@ class Client:
                 "X-Forwarded-For": person["ip"],
             },
         )
-        return status
+        return status, response
 
 
-def _people(count: int, duplicate_share: float, seed: int = 2014) -> list[dict[str, str]]:
+def _people(
+    count: int, duplicate_share: float, seed: int = 2014, telegram_share: float = 0.0
+) -> list[dict[str, str]]:
     """Signers in submission order; some repeat an earlier e-mail.
 
     Each signer has an address of their own in the benchmarking range
     198.18.0.0/15, at an offset new for every run: the rate-limit windows in
     Redis (up to an hour) outlive a run, and a signer who kept the same
-    address over a dozen runs was held as suspect and spoilt the count."""
+    address over a dozen runs was held as suspect and spoilt the count.
+
+    With a `telegram_share`, every signer has a "channel": that share
+    confirm by Telegram, each with a Telegram user id and no e-mail (one who
+    signs again is the same user); the others by e-mail. The channels are
+    drawn apart: the signers, their repeats and their order are the same
+    whatever the share, and with none there is no "channel" at all."""
     rng = random.Random(seed)
+    channel_rng = random.Random(seed + 1)
     first_address = ipaddress.ip_address("198.18.0.0") + secrets.randbelow(2**17 - count)
     people: list[dict[str, str]] = []
     for number in range(count):
         if people and rng.random() < duplicate_share:
             people.append(dict(rng.choice(people)))
             continue
-        people.append(
-            {
-                "name": rng.choice(["សុខ ដារ៉ា", "Chan Sophea", "ចាន់ សុភា", "Keo Bopha"])
-                + f" {number}",
-                "email": f"signer{number}@bench.example",
-                "country": rng.choice(COUNTRIES),
-                "lang": rng.choice(["km", "en"]),
-                "ip": str(first_address + number),
-            }
-        )
+        person = {
+            "name": rng.choice(["សុខ ដារ៉ា", "Chan Sophea", "ចាន់ សុភា", "Keo Bopha"]) + f" {number}",
+            "email": f"signer{number}@bench.example",
+            "country": rng.choice(COUNTRIES),
+            "lang": rng.choice(["km", "en"]),
+            "ip": str(first_address + number),
+        }
+        if telegram_share > 0:
+            if channel_rng.random() < telegram_share:
+                person.update(channel=TELEGRAM, email="", telegram_user=str(user_id(number)))
+            else:
+                person["channel"] = "email"
+        people.append(person)
     return people
+
+
+def signer(person: dict[str, str]) -> str:
+    """Who signs, once however often: the e-mail, or the Telegram user."""
+    if person.get("channel") == TELEGRAM:
+        return f"telegram:{person['telegram_user']}"
+    return person["email"]
 
 
 def _opened_client(port: int) -> Client:
@@ -644,6 +693,8 @@ class Result:
     peak_connections: int = 0
     peak_connections_by_holder: dict[str, int] = field(default_factory=dict)
     most_connections_by_holder: dict[str, int] = field(default_factory=dict)
+    # The Telegram share (bench.telegram_load); None when it is 0.
+    telegram: TelegramFigures | None = None
 
     @property
     def errors(self) -> int:
@@ -662,8 +713,15 @@ class Result:
 
     @property
     def exact(self) -> bool:
-        """The counts agree and equal the number of distinct signers."""
+        """The counts agree and equal the number of distinct signers (by
+        e-mail and by Telegram)."""
         return self.counts_agree and self.true_count == self.distinct_signers
+
+    @property
+    def telegram_exact(self) -> bool:
+        """Every Telegram signer counted and confirmed by one reply, each
+        update answered once (true without a Telegram share)."""
+        return self.telegram is None or (self.telegram.replies_exact and self.telegram.count_exact)
 
     def meets_target(self) -> bool:
         return (
@@ -672,6 +730,7 @@ class Result:
             and self.errors == 0
             and self.dropped_clients == 0
             and self.exact
+            and self.telegram_exact
             and not self.rate_errors
             and all(share >= TARGET_SHARES[name] for name, share in _shares(self).items())
         )
@@ -687,13 +746,17 @@ def run(
     gunicorn_worker_class: str = "gthread",
     on_running: Callable[[Stack], None] | None = None,
     log: Callable[[str], None] = print,
+    telegram_share: float = 0.0,
 ) -> Result:
     """Create the run's database, start the stack, drive the load, check the
-    count, stop the stack, drop the database."""
+    count, stop the stack, drop the database. With a `telegram_share`, that
+    share of the signers confirm through Telegram, one fake Bot API for the
+    run (bench.telegram_load)."""
     admin_url, database_url, database = run_database(DATABASE_LABEL)
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     http_listener = listening_socket()
     smtp = SmtpSink()
+    telegram = TelegramLoad(telegram_share).start() if telegram_share > 0 else None
     static_root = tempfile.mkdtemp(prefix=f"{database}-static-")
     env = _bench_env(
         with_application_name(database_url, "driver"),
@@ -701,6 +764,7 @@ def run(
         int(http_listener.getsockname()[1]),
         smtp.port,
         static_root,
+        telegram=telegram.env() if telegram else None,
     )
     log_dir = BASE_DIR / "var" / "bench" / database  # kept after the run: the services' logs
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -733,7 +797,9 @@ def run(
         stack.start_gunicorn()
         # A fault run measures the faults alone.
         rates, rate_errors = _rates(stack, clients, log) if on_running is None else ({}, [])
-        result = _measure(stack, clients, signatures, duplicate_share, on_running, log)
+        result = _measure(
+            stack, clients, signatures, duplicate_share, on_running, log, telegram=telegram
+        )
         result.rates, result.rate_errors = rates, rate_errors
         sampler.stop()
         result.database = database
@@ -745,6 +811,8 @@ def run(
         sampler.stop()
         stack.stop_all()
         smtp.stop()
+        if telegram is not None:
+            telegram.stop()
         http_listener.close()
         if "django" in sys.modules:
             from django.db import connections
@@ -795,6 +863,7 @@ def _measure(
     duplicate_share: float,
     on_running: Callable[[Stack], None] | None,
     log: Callable[[str], None],
+    telegram: TelegramLoad | None = None,
 ) -> Result:
     from django.db import connection
 
@@ -802,9 +871,25 @@ def _measure(
     from signatures import tallies
     from signatures.models import Signature
 
-    people = _people(signatures, duplicate_share)
-    distinct = {person["email"] for person in people}
+    people = _people(signatures, duplicate_share, telegram_share=telegram.share if telegram else 0)
+    signers = {signer(person) for person in people}
+    distinct = {person["email"] for person in people if person.get("channel") != TELEGRAM}
     fault_thread: threading.Thread | None = None
+    # Each signing POST answered 302 (the Telegram page after it is timed apart).
+    sign_latencies: list[float] = []
+    latency_lock = threading.Lock()
+
+    def submit(client: Client, job: tuple[int, dict[str, str]]) -> int:
+        index, person = job
+        started = time.perf_counter()
+        status, response = client.sign_response(person)
+        elapsed = time.perf_counter() - started
+        if status == 302:
+            with latency_lock:
+                sign_latencies.append(elapsed)
+            if telegram is not None and person.get("channel") == TELEGRAM:
+                telegram.follow(client, index, response.getheader("Location") or "")
+        return status
 
     def progress(finished: int) -> None:
         nonlocal fault_thread
@@ -812,12 +897,20 @@ def _measure(
             fault_thread = threading.Thread(target=on_running, args=(stack,))
             fault_thread.start()
 
-    log(f"submitting {len(people)} signatures ({len(distinct)} distinct) from {clients} clients...")
+    by_telegram = (
+        f", {sum(person.get('channel') == TELEGRAM for person in people)} by Telegram"
+        if telegram
+        else ""
+    )
+    log(
+        f"submitting {len(people)} signatures ({len(signers)} distinct{by_telegram})"
+        f" from {clients} clients..."
+    )
     submitted, submit_seconds = _drive(
         stack.http_port,
         clients,
-        people,
-        lambda client, person: client.sign(person),
+        list(enumerate(people)),
+        submit,
         {302},
         progress if on_running else None,
     )
@@ -841,14 +934,35 @@ def _measure(
         if found:
             links.append(found[-1])
     links += links[: len(links) // 20]  # a few people click twice: harmless
-    log(f"confirming {len(links)} links...")
-    confirmed, confirm_seconds = _drive(
-        stack.http_port,
-        clients,
-        links,
-        lambda client, path: client.request("GET", path)[0],
-        {200},
-    )
+    jobs: list[tuple[str, Any]] = [("email", link) for link in links]
+    if telegram is not None:
+        telegram.wait_for_signatures()
+        presses = telegram.start_jobs(people)
+        log(f"confirming {len(links)} links and pressing Start {len(presses)} times...")
+        jobs += presses
+        random.Random(2014).shuffle(jobs)  # both channels at once, as people do
+        telegram.phase_started = time.perf_counter()
+    else:
+        log(f"confirming {len(links)} links...")
+    confirm_latencies: list[float] = []  # the e-mail links' (the webhook's: telegram_load)
+
+    def confirm(client: Client, job: tuple[str, Any]) -> int:
+        kind, payload = job
+        if kind == TELEGRAM:
+            assert telegram is not None
+            return telegram.deliver(client, payload)
+        started = time.perf_counter()
+        status = client.request("GET", payload)[0]
+        if status == 200:
+            elapsed = time.perf_counter() - started
+            with latency_lock:
+                confirm_latencies.append(elapsed)
+        return status
+
+    confirmed, confirm_seconds = _drive(stack.http_port, clients, jobs, confirm, {200})
+    if telegram is not None:
+        log("waiting for the bot's replies...")
+        telegram.wait_for_replies()
 
     # The public figure is exact before folding; wait for the fold anyway, so
     # the stored tallies are checked too.
@@ -861,21 +975,23 @@ def _measure(
         stored = sum(
             CountryTally.objects.filter(campaign=campaign).values_list("confirmed", flat=True)
         )
-        if stored == len(distinct):
+        if stored == len(signers):
             break
         time.sleep(1)
     public = _public_total(stack.http_port)
     true_count = Signature.objects.counted().filter(campaign=campaign).count()
     computed = tallies.figures_compute(campaign).total
+    # Read last: a reply sent late, or twice, is in it.
+    telegram_figures = telegram.figures(people, campaign) if telegram else None
     connection.close()
 
-    latencies = submitted.latencies
+    latencies = sign_latencies
     return Result(
         clients=clients,
         submissions=len(people),
-        distinct_signers=len(distinct),
+        distinct_signers=len(signers),
         submit_seconds=submit_seconds,
-        signatures_per_second=len(latencies) / submit_seconds if submit_seconds else 0.0,
+        signatures_per_second=len(submitted.latencies) / submit_seconds if submit_seconds else 0.0,
         p50_ms=1000 * statistics.median(latencies) if latencies else float("nan"),
         p99_ms=1000 * _percentile(latencies, 0.99),
         submit_errors=submitted.errors,
@@ -884,7 +1000,7 @@ def _measure(
         mails_received=stack.smtp.received,
         mail_seconds=mail_seconds,
         confirm_seconds=confirm_seconds,
-        confirm_p99_ms=1000 * _percentile(confirmed.latencies, 0.99),
+        confirm_p99_ms=1000 * _percentile(confirm_latencies, 0.99),
         confirm_errors=confirmed.errors,
         confirm_dropped_clients=confirmed.dropped_clients,
         confirm_not_run=confirmed.not_run,
@@ -892,6 +1008,7 @@ def _measure(
         true_count=true_count,
         stored_count=stored,
         computed_count=computed,
+        telegram=telegram_figures,
     )
 
 
@@ -952,6 +1069,8 @@ def report(result: Result) -> str:
         shortfalls.append(f"{result.dropped_clients} clients dropped: fewer at a time than asked")
     if not result.exact:
         shortfalls.append("count not exact")
+    if not result.telegram_exact:
+        shortfalls.append("Telegram replies or count not exact")
     shares = _shares(result)
     for name, share in shares.items():
         if share < TARGET_SHARES[name]:
@@ -989,6 +1108,11 @@ def report(result: Result) -> str:
         f" {result.confirm_p99_ms:.0f} ms, errors {_kinds(result.confirm_errors)}",
         f"confirm clients dropped "
         f"{dropped(result.confirm_dropped_clients, result.confirm_not_run)}",
+        *(
+            report_lines(result.telegram, result.submit_errors + result.confirm_errors)
+            if result.telegram
+            else []
+        ),
         f"failed requests         {result.errors}",
         f"counts agree            public/true/stored/computed {result.public_count} /"
         f" {result.true_count} / {result.stored_count} / {result.computed_count}: {agreement}",
@@ -1012,6 +1136,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--gunicorn-worker-class", choices=["gthread", "sync"], default="gthread")
+    parser.add_argument(
+        "--telegram-share",
+        type=float,
+        default=0.2,
+        help="share of the signers who confirm through Telegram (a fake Bot API); 0: none",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
     options, _unknown = parser.parse_known_args(argv)
     result = run(
@@ -1022,11 +1152,22 @@ def main(argv: list[str] | None = None) -> int:
         gunicorn_threads=options.gunicorn_threads,
         worker_concurrency=options.worker_concurrency,
         gunicorn_worker_class=options.gunicorn_worker_class,
+        telegram_share=options.telegram_share,
     )
     print(report(result), flush=True)
     if options.json:
         figures = {
-            **result.__dict__,
+            **{k: v for k, v in result.__dict__.items() if k != "telegram"},
+            **(
+                {
+                    "telegram": {
+                        **dataclasses.asdict(result.telegram),
+                        "exact": result.telegram_exact,
+                    }
+                }
+                if result.telegram
+                else {}
+            ),
             "errors": result.errors,
             "dropped_clients": result.dropped_clients,
             "counts_agree": result.counts_agree,
@@ -1034,7 +1175,12 @@ def main(argv: list[str] | None = None) -> int:
             "meets_target": result.meets_target(),
         }
         print(json.dumps(figures, default=str))
-    ok = result.errors == 0 and result.dropped_clients == 0 and result.exact
+    ok = (
+        result.errors == 0
+        and result.dropped_clients == 0
+        and result.exact
+        and result.telegram_exact
+    )
     return 0 if ok else 1
 
 

@@ -5,6 +5,7 @@ eager Celery, e-mail written to files, DEBUG on). Production values come only
 from the environment; the README lists every variable.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -149,6 +150,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 30.0,
     },
     "tallies-fold": {"task": "signatures.tasks.tallies_fold", "schedule": 5.0},
+    "telegram-updates-handle-due": {
+        "task": "signatures.tasks.telegram_updates_handle_due",
+        "schedule": 60.0,
+    },
     "tallies-reconcile": {"task": "signatures.tasks.tallies_reconcile", "schedule": 3600.0},
     "ip-addresses-erase": {"task": "signatures.tasks.ip_addresses_erase", "schedule": 6 * 3600.0},
     "unconfirmed-purge": {"task": "signatures.tasks.unconfirmed_purge", "schedule": 6 * 3600.0},
@@ -320,6 +325,21 @@ SIGNATURE_RATE_BURST = env.str("SIGNATURE_RATE_BURST", default="10/m")
 SIGNATURE_RATE_SUSTAINED = env.str("SIGNATURE_RATE_SUSTAINED", default="60/h")
 # IPv6 signers are limited per network of this many bits (a home or server
 # usually holds a whole /64), IPv4 signers per address. Staff sign-in too.
+# Confirming by Telegram (signatures/telegram.py): offered only with a bot
+# token. The webhook secret is the header Telegram sends with every update;
+# TELEGRAM_API_URL points the Bot API client elsewhere (tests: a local fake).
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="").lstrip("@")
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
+if TELEGRAM_BOT_TOKEN and not (TELEGRAM_BOT_USERNAME and TELEGRAM_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "TELEGRAM_BOT_TOKEN is set: set TELEGRAM_BOT_USERNAME and TELEGRAM_WEBHOOK_SECRET too."
+    )
+if TELEGRAM_WEBHOOK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", TELEGRAM_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "TELEGRAM_WEBHOOK_SECRET: 1 to 256 letters, digits, _ or - (Telegram's rule)."
+    )
 SIGNATURE_RATE_IPV6_PREFIX = env.int("SIGNATURE_RATE_IPV6_PREFIX", default=64)
 if not 0 <= SIGNATURE_RATE_IPV6_PREFIX <= 128:
     raise ImproperlyConfigured("SIGNATURE_RATE_IPV6_PREFIX must be between 0 and 128.")

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from signatures import views as signatures_views
 from transparency import views as transparency_views
 from transparency.urls import data_patterns, page_patterns
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("record/", include((data_patterns, "record"))),
+    path("telegram/webhook/", signatures_views.telegram_webhook, name="telegram-webhook"),
     path(".well-known/sitthi-record-keys.json", transparency_views.public_keys),
 ]
 

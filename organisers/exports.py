@@ -28,7 +28,12 @@ from campaigns.provinces import PROVINCES, province_name
 from core import crypto
 from core.background import after_commit
 from core.spreadsheet import FORMULA_TRIGGERS, spreadsheet_safe
-from organisers.figures import counts_by_country, counts_by_day, counts_by_province
+from organisers.figures import (
+    counts_by_channel,
+    counts_by_country,
+    counts_by_day,
+    counts_by_province,
+)
 from organisers.models import GeneratedFile
 from signatures.models import Signature
 
@@ -41,7 +46,7 @@ EXPORT_DOWNLOAD_HOURS = getattr(settings, "ORGANISERS_EXPORT_DOWNLOAD_HOURS", 24
 EXPORT_CHUNK_ROWS = 2_000
 
 
-COUNT_EXPORTS = ("country", "province", "day")
+COUNT_EXPORTS = ("country", "province", "day", "channel")
 
 
 def count_rows(campaign: Campaign, by: str) -> tuple[list[str], list[list[Any]]]:
@@ -56,6 +61,10 @@ def count_rows(campaign: Campaign, by: str) -> tuple[list[str], list[list[Any]]]
     if by == "day":
         return [_("Day"), _("Confirmed signatures")], [
             [day, n] for day, n in counts_by_day(campaign)
+        ]
+    if by == "channel":
+        return [_("Channel code"), _("Confirmed by"), _("Confirmed signatures")], [
+            list(row) for row in counts_by_channel(campaign)
         ]
     raise ValueError(by)
 
@@ -104,6 +113,9 @@ EXPORT_FIELDS = [
     "referrer",
     "utm",
     "answers",
+    # How the signer confirms: a label only. The Telegram user's hash and
+    # chat are never exported (the chat is kept only to answer).
+    "channel",
 ]
 
 
@@ -128,6 +140,7 @@ def export_header(language: str) -> list[str]:
             _("Referrer"),
             _("Campaign parameters"),
             _("Answers"),
+            _("Confirmed by"),
         ]
 
 
@@ -138,6 +151,7 @@ def export_queryset(campaign: Campaign) -> QuerySet[Signature]:
 # Column positions in EXPORT_FIELDS.
 _STATUS, _SOURCE, _COUNTRY, _PROVINCE, _SHOWN, _UPDATES, _LANGUAGE = 1, 2, 7, 9, 10, 11, 12
 _SIGNED_AT, _CONFIRMED_AT = 13, 14
+_CHANNEL = 18
 # Columns a signer (or a paper form) typed: the ones a formula could hide in
 # (a province code we have no label for is kept as typed).
 _TYPED_COLUMNS = (3, 4, 5, 6, 8, _PROVINCE, 15, 16, 17)
@@ -154,6 +168,7 @@ class ExportLabels:
         with translation.override(language):
             self.status = {value: str(label) for value, label in Status.choices}
             self.source = {value: str(label) for value, label in Signature.Source.choices}
+            self.channel = {value: str(label) for value, label in Signature.Channel.choices}
             self.yes_no = {True: _("Yes"), False: _("No")}
             self.languages = {code: _(name) for code, name in _LANGUAGE_NAMES.items()}
         self.provinces = {code: province_name(code, language) for code, _km, _en in PROVINCES}
@@ -168,6 +183,7 @@ class ExportLabels:
     def apply(self, values: list[Any]) -> list[Any]:
         """Replace the codes in one row (EXPORT_FIELDS order) by labels; a
         code with no label (an old or typed value) is kept as it is."""
+        on_paper = values[_SOURCE] == Signature.Source.PAPER
         values[_STATUS] = self.status.get(values[_STATUS], values[_STATUS])
         values[_SOURCE] = self.source.get(values[_SOURCE], values[_SOURCE])
         values[_COUNTRY] = self.country(values[_COUNTRY] or "")
@@ -176,6 +192,8 @@ class ExportLabels:
         values[_SHOWN] = self.yes_no[bool(values[_SHOWN])]
         values[_UPDATES] = self.yes_no[bool(values[_UPDATES])]
         values[_LANGUAGE] = self.languages.get(values[_LANGUAGE], values[_LANGUAGE])
+        # A paper signature was confirmed by no channel (its column says Paper).
+        values[_CHANNEL] = "" if on_paper else self.channel.get(values[_CHANNEL], values[_CHANNEL])
         return values
 
 

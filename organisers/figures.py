@@ -111,6 +111,50 @@ def counts_by_day(campaign: Campaign) -> list[tuple[date, int]]:
     return days
 
 
+# How a counted signature came to count: confirmed by e-mail or Telegram, or
+# entered from a paper sheet (its `channel` is the default, e-mail, but no
+# mail confirmed it).
+CHANNELS = ("email", "telegram", "paper")
+
+
+def counts_by_channel(campaign: Campaign) -> list[tuple[str, str, int]]:
+    """(code, name, confirmed) for e-mail, Telegram and, when there are any,
+    paper: always in that order, so a share reads the same from day to day."""
+    rows = _counted(campaign).values_list("source", "channel").annotate(n=Count("pk")).order_by()
+    counts = dict.fromkeys(CHANNELS, 0)
+    for source, channel, n in rows:
+        counts["paper" if source == Signature.Source.PAPER else channel] += n
+    names = {**dict(Signature.Channel.choices), "paper": Signature.Source.PAPER.label}
+    return [
+        (code, str(names[code]), counts[code])
+        for code in CHANNELS
+        if code != "paper" or counts[code]
+    ]
+
+
+@dataclass(frozen=True)
+class ChannelShare:
+    """One channel's part of the counted signatures, as the dashboard shows it."""
+
+    code: str
+    name: str
+    count: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.count / self.total) if self.total else 0
+
+
+def channel_shares(campaign: Campaign) -> list[ChannelShare]:
+    """`counts_by_channel` with each one's share; empty while nothing counts."""
+    rows = counts_by_channel(campaign)
+    total = sum(n for _code, _name, n in rows)
+    if not total:
+        return []
+    return [ChannelShare(code, name, n, total) for code, name, n in rows]
+
+
 @dataclass
 class SourceRow:
     label: str

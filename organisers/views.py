@@ -102,6 +102,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "confirmation_percent": None
             if status_counts.confirmation_rate is None
             else round(100 * status_counts.confirmation_rate, 1),
+            "channels": figures.channel_shares(campaign),
             "days": days,
             "days_chart": charts.daily_bars(days, label=_("Confirmed signatures per day")),
             "by_country": by_country,

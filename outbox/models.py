@@ -23,7 +23,8 @@ class MessageQuerySet(models.QuerySet["Message"]):
 
 
 class Message(models.Model):
-    """An e-mail written in the same transaction as the change that causes it.
+    """An e-mail or a Telegram message written in the same transaction as the
+    change that causes it.
 
     This is the transactional outbox: the row commits with the signature (or
     the statement), so a broker outage between commit and queueing loses
@@ -37,8 +38,15 @@ class Message(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        TELEGRAM = "telegram", _("Telegram")
+
     key = models.CharField(_("message key"), max_length=200, unique=True)
-    to = EncryptedTextField(_("to"))
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL
+    )
+    to = EncryptedTextField(_("to"))  # an e-mail address, or a Telegram chat id
     subject = models.CharField(_("subject"), max_length=300)
     body_text = EncryptedTextField(_("text"))  # carries signed links: encrypted like the address
     body_html = EncryptedTextField(_("HTML"), blank=True)

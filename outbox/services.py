@@ -1,4 +1,4 @@
-"""Queue e-mail through the outbox and send it exactly once."""
+"""Queue e-mail and Telegram messages through the outbox and send each once."""
 
 import logging
 import smtplib
@@ -10,7 +10,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
+from telegram.error import BadRequest, Forbidden, TelegramError
 
+from core import telegram_api
 from core.background import after_commit, task_queue
 from outbox.models import Message
 
@@ -41,18 +43,26 @@ def message_queue(
     html: str = "",
     headers: dict[str, str] | None = None,
     fresh: bool = False,
+    channel: str = Message.Channel.EMAIL,
 ) -> Message:
     """Write a message in the current transaction and queue its sending on commit.
 
     A second call with the same key returns the existing message and sends
     nothing more. `fresh`: the key names a row created in this transaction,
     so it cannot exist yet (one INSERT instead of a look-up and a savepoint,
-    on the signing path).
+    on the signing path). `channel` Telegram: `to` is the chat id and `text`
+    the message; there is no subject or HTML.
     """
     # A title with a line break would be a header injection: Django refuses to
     # send it (BadHeaderError) and the message would fail for ever.
     subject = " ".join(subject.split())[:300]
-    fields = {"to": to, "subject": subject, "body_text": text, "body_html": html}
+    fields = {
+        "channel": channel,
+        "to": to,
+        "subject": subject,
+        "body_text": text,
+        "body_html": html,
+    }
     if fresh:
         message, created = Message.objects.create(key=key, headers=headers or {}, **fields), True
     else:
@@ -169,6 +179,8 @@ def message_send(*, message_id: int) -> bool:
         message = Message.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != Message.Status.PENDING:
             return False
+        if message.channel == Message.Channel.TELEGRAM:
+            return _telegram_send(message)
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.body_text,
@@ -186,6 +198,28 @@ def message_send(*, message_id: int) -> bool:
             return False
         message.mark_sent()
         return True
+
+
+def _telegram_send(message: Message) -> bool:
+    # Called with the row locked, as for e-mail: a redelivered task waits,
+    # then finds it sent. Telegram has no Message-ID or idempotency key to
+    # recognise a resend: a worker killed after Telegram received the
+    # request and before this commit, or a reply lost to a timeout, means
+    # the person gets the message twice (at least once, never lost).
+    try:
+        telegram_api.message_send(chat_id=message.to, text=message.body_text)
+    except (BadRequest, Forbidden) as error:
+        # The person blocked the bot, or Telegram refuses this message: the
+        # same request would be refused again, so it is not retried.
+        message.record_failure(f"{type(error).__name__}: {error}", max_attempts=1)
+        logger.warning("outbox: Telegram refused %s", message.key)
+        return False
+    except TelegramError as error:  # timeouts, 5xx, RetryAfter: tried again with backoff
+        message.record_failure(f"{type(error).__name__}: {error}", settings.OUTBOX_MAX_ATTEMPTS)
+        logger.warning("outbox: sending %s failed (attempt %s)", message.key, message.attempts)
+        return False
+    message.mark_sent()
+    return True
 
 
 def outbox_flush(*, limit: int = 500) -> int:

@@ -214,6 +214,7 @@ class SignatureAdmin(admin.ModelAdmin):
         "campaign",
         "status",
         "source",
+        "channel_label",
         "country",
         "province_label",
         "masked_email",
@@ -228,6 +229,7 @@ class SignatureAdmin(admin.ModelAdmin):
         InvalidationReasonFilter,
         InvalidationJobFilter,
         "source",
+        "channel",
         CountryPresentFilter,
         ("created_at", admin.DateFieldListFilter),
         ("confirmed_at", admin.DateFieldListFilter),
@@ -250,6 +252,7 @@ class SignatureAdmin(admin.ModelAdmin):
         "campaign",
         "status",
         "source",
+        "channel_label",
         "event",
         "full_name",
         "masked_email",
@@ -384,6 +387,15 @@ class SignatureAdmin(admin.ModelAdmin):
     @admin.display(description=_("phone number"))
     def masked_phone(self, signature: Signature) -> str:
         return mask_phone(signature.phone)
+
+    @admin.display(description=_("confirmed by"), ordering="channel")
+    def channel_label(self, signature: Signature) -> str:
+        """E-mail or Telegram, and nothing more: a Telegram signer's chat
+        and hash are shown to nobody, not even with personal data (the chat
+        is kept only to answer). A paper signature was confirmed by none."""
+        if signature.source == Signature.Source.PAPER:
+            return ""
+        return signature.get_channel_display()
 
     @admin.display(description=_("IP address"))
     def masked_ip_address(self, signature: Signature) -> str:

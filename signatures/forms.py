@@ -23,12 +23,13 @@ from phonenumbers import ValidationResult
 from campaigns.models import Campaign, Question
 from campaigns.provinces import province_choices
 from campaigns.published import published_rendered
+from core import telegram_api
 from core.bilingual import localized
 from core.spreadsheet import starts_like_formula
 from signatures import identity, policy
 from signatures.countries import CountryField, CountrySelect, country_choices_with_blank
 from signatures.countries import country_name as country_name  # views import it from here
-from signatures.models import UTM_KEYS
+from signatures.models import UTM_KEYS, Signature
 
 FORM_TOKEN_SALT = "signatures.form"  # nosec B105 # noqa: S105 - a salt, not a secret
 FORM_TOKEN_MAX_AGE = 7 * 24 * 3600
@@ -230,6 +231,14 @@ class SignatureForm(forms.Form):
         },
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+    # Shown only when a Telegram bot is configured (telegram_api.enabled()).
+    confirm_by = forms.ChoiceField(
+        label=_("How do you want to confirm your signature?"),
+        choices=Signature.Channel.choices,
+        initial=Signature.Channel.EMAIL,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Please choose e-mail or Telegram.")},
+    )
     email = forms.EmailField(
         label=_("E-mail address"),
         max_length=254,
@@ -295,6 +304,19 @@ class SignatureForm(forms.Form):
         self.suspect_reason = ""
         self.referrer = ""
         self.utm: dict[str, str] = {}
+        self.telegram_token = ""  # noqa: S105 # nosec B105 - the start token, set by clean()
+        if telegram_api.enabled():
+            # Confirming by Telegram needs no address; clean() asks for one
+            # when the signer confirms by e-mail.
+            self.fields["email"].required = False
+            self.fields["email"].help_text = _(
+                "If you confirm by e-mail, we send you a link. It is never published."
+            )
+            self.fields["wants_updates"].label = _(
+                "Send me news about this campaign, by e-mail or Telegram as I confirm"
+            )
+        else:
+            del self.fields["confirm_by"]
         if not campaign.ask_phone:
             del self.fields["phone"]
         if not campaign.ask_city:
@@ -364,6 +386,12 @@ class SignatureForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self.by_telegram:
+            # Kept to a minimum: an address nobody needs is not stored.
+            cleaned["email"] = ""
+            self.telegram_token = secrets.token_urlsafe(16)
+        elif "email" in self.fields and not cleaned.get("email") and "email" not in self.errors:
+            self.add_error("email", self.fields["email"].error_messages["required"])
         if cleaned.get("website"):
             self.bot_reason = "honeypot"
         token = cleaned.get("form_token") or ""
@@ -405,10 +433,21 @@ class SignatureForm(forms.Form):
             self.suspect_reason = reuse or self.suspect_reason
         return cleaned
 
+    @property
+    def by_telegram(self) -> bool:
+        """The signer chose to confirm by Telegram."""
+        return (
+            "confirm_by" in self.fields
+            and self.cleaned_data.get("confirm_by") == Signature.Channel.TELEGRAM
+        )
+
     def signature_data(self) -> dict[str, Any]:
         """What the signature stores, from the cleaned form."""
         data = self.cleaned_data
+        channel = Signature.Channel.TELEGRAM if self.by_telegram else Signature.Channel.EMAIL
         return {
+            "channel": channel,
+            "telegram_token": self.telegram_token,
             "full_name": data["full_name"],
             "email": data["email"],
             "phone": data.get("phone", ""),

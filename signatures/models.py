@@ -81,9 +81,28 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
             campaign__in=campaigns, wants_updates=True, email_hash__isnull=False
         )
 
+    def telegram_news_subscribers(self, campaigns: Any) -> SignatureQuerySet:
+        """The Telegram half of `news_subscribers`: counted signatures
+        confirmed through Telegram whose signer asked for news of that
+        campaign and whose chat we still have (a withdrawal erases it)."""
+        return (
+            self.counted()
+            .filter(
+                campaign__in=campaigns,
+                wants_updates=True,
+                channel=Signature.Channel.TELEGRAM,
+                telegram_hash__isnull=False,
+            )
+            .exclude(telegram_chat="")
+        )
+
     def news_stop(self, *, email_hash: str) -> int:
         """The person behind `email_hash` wants no more news, from any campaign."""
         return self.filter(email_hash=email_hash).update(wants_updates=False)
+
+    def telegram_news_stop(self, *, telegram_hash: str) -> int:
+        """The Telegram user behind `telegram_hash` wants no more news (/stop)."""
+        return self.filter(telegram_hash=telegram_hash).update(wants_updates=False)
 
     def public(self) -> SignatureQuerySet:
         """Counted signatures whose signer agreed to be shown."""
@@ -107,6 +126,12 @@ class Signature(models.Model):
     class Source(models.TextChoices):
         ONLINE = "online", _("Online")
         PAPER = "paper", _("Paper")
+
+    class Channel(models.TextChoices):
+        """How the signer confirms (and hears from us)."""
+
+        EMAIL = "email", _("E-mail")
+        TELEGRAM = "telegram", _("Telegram")
 
     # What counts toward a campaign's total: the one owner of that rule. The
     # status changes below write a count delta whenever a signature moves in
@@ -137,6 +162,20 @@ class Signature(models.Model):
     city = models.CharField(_("city"), max_length=100, blank=True)
     province = models.CharField(_("province of origin"), max_length=40, blank=True)
     answers = models.JSONField(_("answers"), default=dict, blank=True)
+
+    channel = models.CharField(
+        _("confirmed by"), max_length=10, choices=Channel.choices, default=Channel.EMAIL
+    )
+    # Telegram: the person is the Telegram user, kept only as a keyed hash
+    # (duplicates, like email_hash); the chat is kept encrypted, to answer.
+    # The start token is what the t.me link carries until Start is pressed.
+    telegram_hash = models.CharField(  # noqa: DJ001 - NULL: erased ones must not collide
+        max_length=64, null=True, blank=True, editable=False
+    )
+    telegram_chat = EncryptedTextField(_("Telegram chat"), blank=True, editable=False)
+    telegram_token = models.CharField(  # noqa: DJ001 - NULL: many signatures have none
+        max_length=32, null=True, blank=True, unique=True, editable=False
+    )
 
     show_publicly = models.BooleanField(_("show my name publicly"), default=False)
     wants_updates = models.BooleanField(_("send me updates"), default=False)
@@ -183,6 +222,12 @@ class Signature(models.Model):
                 fields=["campaign", "email_hash"],
                 condition=Q(email_hash__isnull=False) & ~Q(status="invalidated"),
                 name="one_signature_per_email_per_campaign",
+            ),
+            # The same rule for a Telegram account.
+            models.UniqueConstraint(
+                fields=["campaign", "telegram_hash"],
+                condition=Q(telegram_hash__isnull=False) & ~Q(status="invalidated"),
+                name="one_signature_per_telegram_user_per_campaign",
             ),
         ]
         indexes = [
@@ -343,6 +388,9 @@ class Signature(models.Model):
         self.name_key = ""
         self.email = ""
         self.email_hash = None
+        self.telegram_hash = None
+        self.telegram_chat = ""
+        self.telegram_token = None
         self.phone = ""
         self.city = ""
         self.province = ""
@@ -476,6 +524,25 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk}"
+
+
+class TelegramUpdate(models.Model):
+    """An update Telegram delivered to our webhook, kept until a worker has
+    handled it (signatures.telegram): its id makes a redelivered update a
+    no-op; its content, which names a Telegram user, is encrypted and erased
+    once handled."""
+
+    update_id = models.BigIntegerField(unique=True)
+    payload = EncryptedTextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Telegram update")
+        verbose_name_plural = _("Telegram updates")
+
+    def __str__(self) -> str:
+        return f"update {self.update_id}"
 
 
 class CountryTally(models.Model):

@@ -204,6 +204,15 @@ def signature_submit(
     caller shows the same page in every case.
     """
     email = data["email"]
+    if data.get("channel") == Signature.Channel.TELEGRAM:
+        return _telegram_signature_create(
+            campaign=campaign,
+            data=data,
+            ip_address=ip_address,
+            language=language,
+            suspect_reason=suspect_reason,
+            signed_at=signed_at,
+        )
     email_hash = identity.email_hash(email)
     for _attempt in range(3):
         try:
@@ -213,27 +222,16 @@ def signature_submit(
             with transaction.atomic():
                 signature = Signature.objects.create(
                     campaign=campaign,
-                    status=(
-                        Signature.Status.SUSPECT if suspect_reason else Signature.Status.PENDING
-                    ),
-                    suspect_reason=suspect_reason[:200],
-                    full_name=data["full_name"],
-                    name_key=identity.name_key(data["full_name"])[:200],
                     email=email,
                     email_hash=email_hash,
-                    phone=data.get("phone", ""),
-                    country=data["country"],
-                    city=data.get("city", ""),
-                    province=data.get("province", ""),
-                    answers=data.get("answers", {}),
-                    show_publicly=data.get("show_publicly", False),
-                    wants_updates=data.get("wants_updates", False),
-                    language=language,
-                    ip_address=ip_address,
-                    referrer=data.get("referrer", ""),
-                    utm=data.get("utm", {}),
                     confirmation_sends=1,  # the mail queued just below
                     created_at=signed_at or timezone.now(),
+                    **_signature_fields(
+                        data,
+                        ip_address=ip_address,
+                        language=language,
+                        suspect_reason=suspect_reason,
+                    ),
                 )
                 _mail(signature, "confirm", _confirmation_context(signature), counted=True)
                 return signature
@@ -254,6 +252,51 @@ def signature_submit(
                 return existing
         # Withdrawn between our INSERT and this read (its hash is gone): try again.
     raise RuntimeError("signature_submit: the unique constraint kept refusing a new signature")
+
+
+def _signature_fields(
+    data: dict[str, Any], *, ip_address: str | None, language: str, suspect_reason: str
+) -> dict[str, Any]:
+    return {
+        "status": Signature.Status.SUSPECT if suspect_reason else Signature.Status.PENDING,
+        "suspect_reason": suspect_reason[:200],
+        "full_name": data["full_name"],
+        "name_key": identity.name_key(data["full_name"])[:200],
+        "phone": data.get("phone", ""),
+        "country": data["country"],
+        "city": data.get("city", ""),
+        "province": data.get("province", ""),
+        "answers": data.get("answers", {}),
+        "show_publicly": data.get("show_publicly", False),
+        "wants_updates": data.get("wants_updates", False),
+        "language": language,
+        "ip_address": ip_address,
+        "referrer": data.get("referrer", ""),
+        "utm": data.get("utm", {}),
+    }
+
+
+def _telegram_signature_create(
+    *,
+    campaign: Campaign,
+    data: dict[str, Any],
+    ip_address: str | None,
+    language: str,
+    suspect_reason: str,
+    signed_at: datetime | None,
+) -> Signature:
+    """A signature to be confirmed through Telegram: no address, no mail.
+    Who the person is becomes known when they press Start with the link's
+    token (signatures.telegram), and duplicates are found then."""
+    return Signature.objects.create(
+        campaign=campaign,
+        channel=Signature.Channel.TELEGRAM,
+        telegram_token=data["telegram_token"],
+        created_at=signed_at or timezone.now(),
+        **_signature_fields(
+            data, ip_address=ip_address, language=language, suspect_reason=suspect_reason
+        ),
+    )
 
 
 def _signing_again(signature: Signature, *, language: str) -> None:

@@ -4,7 +4,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from core.background import DATABASE_RETRIES, database_retry, drain_started, task_queue
-from signatures import services, tallies
+from signatures import services, tallies, telegram
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=DATABASE_RETRIES)
@@ -24,6 +24,18 @@ def submissions_drain(self: Task) -> int:
     if processed >= services.DRAIN_BATCH:
         task_queue(services.DRAIN_TASK)
     return processed
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def telegram_update_handle(update_id: int) -> bool:
+    """Handle one update Telegram delivered to the webhook (once)."""
+    return telegram.update_handle(update_id=update_id)
+
+
+@shared_task
+def telegram_updates_handle_due() -> int:
+    """Handle updates whose task was lost (a broker outage, a killed worker)."""
+    return telegram.updates_handle_due()
 
 
 @shared_task

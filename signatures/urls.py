@@ -10,6 +10,7 @@ urlpatterns = [
     path("campaigns/<slug:slug>/badge.svg", views.badge, name="badge"),
     path("campaigns/<slug:slug>/sign/", views.sign, name="sign"),
     path("campaigns/<slug:slug>/thanks/", views.thanks, name="thanks"),
+    path("campaigns/<slug:slug>/telegram/<str:token>/", views.telegram_start, name="telegram"),
     path("sign/confirm/<str:token>/", views.confirm, name="confirm"),
     path("sign/withdraw/<str:token>/", views.withdraw, name="withdraw"),
 ]

@@ -2,26 +2,37 @@
 form) and the signer's journey: sign, thanks, confirm, withdraw."""
 
 import functools
+import hmac
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import segno
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.translation import get_language
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from campaigns.models import Campaign
 from campaigns.published import published_campaign
-from core import countlog
+from core import countlog, telegram_api
 from core.http import client_ip
 from core.templatetags.sitthi import digits
-from signatures import badges, services, shared_pages, tallies
+from signatures import badges, services, shared_pages, tallies, telegram
 from signatures.forms import SignatureForm, country_name, landing_token
 from signatures.policy import signing_pause_message
 
@@ -199,6 +210,8 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
             )
     # The same answer whatever happened: new, pending, already confirmed,
     # rate-limited or a bot. Nobody learns whether an address has signed.
+    if form.by_telegram:
+        return redirect("signatures:telegram", slug=campaign.slug, token=form.telegram_token)
     return redirect("signatures:thanks", slug=campaign.slug)
 
 
@@ -210,6 +223,55 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "signatures/thanks.html", campaign_context(campaign) | placeholders)
 
     return shared_pages.reader_page(request, campaign, "thanks", page)
+
+
+TELEGRAM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,32}")
+
+
+@never_cache
+@require_safe
+def telegram_start(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """After signing to confirm by Telegram: a plain link to our bot with
+    the signature's token (no Telegram script on our page), and its QR code,
+    drawn here, for someone on a computer with Telegram on their phone."""
+    campaign = published_campaign(slug)
+    if not telegram_api.enabled() or not TELEGRAM_TOKEN.fullmatch(token):
+        raise Http404("No such link.")
+    link = telegram_api.start_link(token)
+    qr_code = segno.make(link, error="m").svg_inline(
+        scale=5, border=2, title=gettext("QR code of the link to confirm by Telegram")
+    )
+    context = campaign_context(campaign) | {
+        "telegram_link": link,
+        "qr_code": mark_safe(qr_code),  # noqa: S308 # nosec B308 B703 - segno's SVG of our own link
+    }
+    return render(request, "signatures/telegram_start.html", context)
+
+
+@csrf_exempt
+@require_POST
+def telegram_webhook(request: HttpRequest) -> JsonResponse:
+    """Where Telegram delivers updates. Checked by the secret Telegram sends
+    in a header; answers at once (a worker handles the update); never a 5xx
+    for bad input, which Telegram would only deliver again and again."""
+    if not telegram_api.enabled():
+        raise Http404("No bot here.")
+    secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not hmac.compare_digest(secret.encode(), settings.TELEGRAM_WEBHOOK_SECRET.encode()):
+        return JsonResponse({"ok": False, "error": "forbidden"}, status=403)
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"ok": False, "error": "not JSON"}, status=400)
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("update_id"), int)
+        or isinstance(data.get("update_id"), bool)
+        or not -(2**63) <= data["update_id"] < 2**63
+    ):
+        return JsonResponse({"ok": False, "error": "not an update"}, status=400)
+    telegram.update_receive(data=data)
+    return JsonResponse({"ok": True})
 
 
 @never_cache

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from core.background import after_commit, task_queue
 from core.markup import render_markdown
 from core.models import StaffLanguage
+from outbox.models import Message
 from outbox.services import message_queue, messages_cancel
 from signatures.models import Signature
 from statements import pdf
@@ -306,14 +307,23 @@ def subscriber_unsubscribe(*, token: str) -> bool:
 def recipients_of(*, statement: Statement) -> list[tuple[str, str]]:
     """(kind, ident) of everyone who should get `statement`, one entry per
     person: signers who asked for news of one of the statement's campaigns
-    (signatures owns that list), then the active press list."""
+    (signatures owns that list), by e-mail ("signer", the e-mail hash) or
+    Telegram ("telegram", the Telegram user's hash), then the active press list."""
+    campaigns = statement.campaigns.all()
     signer_hashes = (
-        Signature.objects.news_subscribers(statement.campaigns.all())
+        Signature.objects.news_subscribers(campaigns)
         .order_by("email_hash")
         .values_list("email_hash", flat=True)
         .distinct()
     )
     recipients = [("signer", str(email_hash)) for email_hash in signer_hashes]
+    telegram_hashes = (
+        Signature.objects.telegram_news_subscribers(campaigns)
+        .order_by("telegram_hash")
+        .values_list("telegram_hash", flat=True)
+        .distinct()
+    )
+    recipients += [("telegram", str(telegram_hash)) for telegram_hash in telegram_hashes]
     press = PressContact.objects.press_list().values_list("pk", flat=True)
     recipients += [("press", str(pk)) for pk in press]
     return recipients
@@ -347,6 +357,9 @@ def statement_send_batch(*, statement_id: int, recipients: Iterable[Iterable[str
     queued = 0
     for kind, ident in recipients:
         with transaction.atomic():
+            if kind == "telegram":
+                queued += statement_telegram_queue(statement=statement, telegram_hash=ident)
+                continue
             if kind == "signer":
                 signature = (
                     Signature.objects.news_subscribers(statement.campaigns.all())
@@ -380,6 +393,41 @@ def statement_send_batch(*, statement_id: int, recipients: Iterable[Iterable[str
             )
             queued += 1
     return queued
+
+
+def statement_telegram_queue(*, statement: Statement, telegram_hash: str) -> int:
+    """Queue `statement` to one Telegram subscriber (title, summary, link, in
+    the language of their newest signature), keyed statement + person like
+    the e-mail, so a repeated batch sends nothing twice. Returns 1 if queued
+    (or queued before), 0 if the person no longer wants news."""
+    signature = (
+        Signature.objects.telegram_news_subscribers(statement.campaigns.all())
+        .filter(telegram_hash=telegram_hash)
+        .order_by("-created_at")
+        .first()
+    )
+    if signature is None or not signature.telegram_chat:
+        return 0
+    language = signature.language if signature.language in {"km", "en"} else settings.LANGUAGE_CODE
+    with translation.override(language):
+        summary = statement.text("summary", language)
+        text = render_to_string(
+            "telegram/statement.txt",
+            {
+                "title": statement.text("title", language),
+                # Telegram takes 4096 characters; the link must fit after it.
+                "summary": summary.text[:3000] if summary else "",
+                "page_url": settings.SITE_URL + statement.get_absolute_url(),
+            },
+        ).strip()
+    message_queue(
+        key=f"statement:{statement.pk}:telegram:{telegram_hash}",
+        channel=Message.Channel.TELEGRAM,
+        to=signature.telegram_chat,
+        subject="",
+        text=text,
+    )
+    return 1
 
 
 def statement_message_queue(

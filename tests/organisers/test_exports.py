@@ -165,7 +165,7 @@ def _copy_signatures(campaign: Any, count: int) -> None:
         "campaign_id, status, source, event, full_name, name_key, email, email_hash, phone, "
         "country, city, province, answers, show_publicly, wants_updates, language, referrer, "
         "utm, suspect_reason, invalidation_reason, link_secret, confirmation_sends, created_at, "
-        "receipt"
+        "receipt, channel, telegram_chat"
     )
     with (
         connection.cursor() as cursor,
@@ -199,6 +199,8 @@ def _copy_signatures(campaign: Any, count: int) -> None:
                     1,
                     now,
                     f"{number:016d}",
+                    "email",
+                    "",
                 )
             )
 
