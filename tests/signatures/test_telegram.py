@@ -312,3 +312,47 @@ def test_the_webhook_command_refuses_without_a_bot() -> None:
 
     with pytest.raises(CommandError):
         call_command("telegram_set_webhook")
+
+
+@pytest.mark.parametrize(("closed_hours_ago", "counted"), [(2, 1), (30, 0)])
+def test_start_after_closing_counts_within_the_grace_only(
+    telegram_api: FakeTelegram,  # noqa: F811
+    closed_hours_ago: int,
+    counted: int,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+
+    campaign = make_campaign()
+    _response, token = sign_by_telegram(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        closes_at=timezone.now() - timedelta(hours=closed_hours_ago)
+    )
+    Signature.objects.update(created_at=timezone.now() - timedelta(hours=closed_hours_ago + 1))
+    post_update(telegram_api.update_for_start(token, user_id=20))
+    assert count(campaign) == counted
+    telegram_api.wait_for_messages(1, chat_id=20)
+
+
+def test_a_telegram_signature_over_the_rate_limit_is_held_not_counted(
+    telegram_api: FakeTelegram,  # noqa: F811
+    settings: Any,
+) -> None:
+    from signatures.models import SigningSettings
+
+    SigningSettings.objects.update_or_create(pk=1, defaults={"rate_burst": "1/m"})
+    campaign = make_campaign()
+    _first, first_token = sign_by_telegram(campaign, full_name="Sok Dara")
+    _second, second_token = sign_by_telegram(campaign, full_name="Chan Thida")
+    held = Signature.objects.get(telegram_token=second_token)
+    assert held.status == Signature.Status.SUSPECT  # the same IP twice in a minute
+    post_update(telegram_api.update_for_start(first_token, user_id=21))
+    post_update(telegram_api.update_for_start(second_token, user_id=22))
+    assert count(campaign) == 1
+    [answer] = telegram_api.wait_for_messages(1, chat_id=22)
+    held.refresh_from_db()
+    assert held.status == Signature.Status.SUSPECT and held.confirmed_at is not None
+    assert "/withdraw" in answer["text"]
