@@ -340,6 +340,7 @@ class FakeTelegram:
             self._webhook: dict[str, Any] | None = None
             self._faults: dict[str, list[_Fault]] = {}
             self._hangs: dict[str, list[float]] = {}
+            self._losses: dict[str, list[float]] = {}
             self._blocked: set[str] = set()
 
     @property
@@ -419,6 +420,14 @@ class FakeTelegram:
         with self._lock:
             self._hangs.setdefault(method.lower(), []).append(seconds)
 
+    def lose_next(self, method: str, seconds: float) -> None:
+        """The next call of `method` is lost on the way: recorded in `calls`
+        as it arrives, but its work is never done (no message is sent), and
+        nothing answers for `seconds`: a network that dropped the request
+        before Telegram took it."""
+        with self._lock:
+            self._losses.setdefault(method.lower(), []).append(seconds)
+
     def block(self, chat_id: int) -> None:
         """sendMessage to this chat answers 403, as after "Stop and block"."""
         with self._lock:
@@ -460,6 +469,11 @@ class FakeTelegram:
             fault = faults.pop(0) if faults else None
             hangs = self._hangs.get(method.lower())
             delay = hangs.pop(0) if hangs else 0.0
+            losses = self._losses.get(method.lower())
+            lost = losses.pop(0) if losses else None
+        if lost is not None:
+            self._stopping.wait(lost)
+            return 504, _error_body(504, "Gateway Timeout")
         if fault is not None:
             status, reply = fault.status, _error_body(fault.status, fault.description)
         elif method.lower() not in _METHODS:

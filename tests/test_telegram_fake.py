@@ -243,6 +243,20 @@ def test_hang_next_stalls_the_answer(telegram_api: FakeTelegram) -> None:
     assert len(telegram_api.sent_messages(PERSON)) == 1
 
 
+def test_lose_next_sends_nothing_and_stalls(telegram_api: FakeTelegram) -> None:
+    telegram_api.lose_next("sendMessage", 3)
+
+    async def send(bot: telegram.Bot) -> telegram.Message:
+        return await bot.send_message(PERSON, KHMER, read_timeout=0.3)
+
+    with pytest.raises(TimedOut):
+        run(telegram_api, send, request=HTTPXRequest())
+    # Asked, but lost on the way: nothing reached the chat.
+    assert telegram_api.wait_for_calls("sendMessage")[0].params["text"] == KHMER
+    assert telegram_api.sent_messages(PERSON) == []
+    assert run(telegram_api, send).text == KHMER  # the next one goes
+
+
 def test_wait_for_messages_says_what_arrived(telegram_api: FakeTelegram) -> None:
     with pytest.raises(AssertionError, match="0 arrived"):
         telegram_api.wait_for_messages(1, chat_id=PERSON, timeout=0.1)
