@@ -603,28 +603,11 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return {"update_id": update_id, "message": message}
 
-    def update_for_start(
-        self,
-        token: str,
-        *,
-        user_id: int,
-        chat_id: int | None = None,
-        first_name: str = "Dara",
-        language_code: str | None = "km",
-        username: str | None = None,
-        update_id: int | None = None,
-    ) -> dict[str, Any]:
+    def update_for_start(self, token: str, **person: Any) -> dict[str, Any]:
         """What Telegram sends when a person opens t.me/<bot>?start=<token>
-        and presses Start: the message "/start <token>"."""
-        return self.update_for_text(
-            f"/start {token}",
-            user_id=user_id,
-            chat_id=chat_id,
-            first_name=first_name,
-            language_code=language_code,
-            username=username,
-            update_id=update_id,
-        )
+        and presses Start: the message "/start <token>" (`person`: as for
+        `update_for_text`, user_id at least)."""
+        return self.update_for_text(f"/start {token}", **person)
 
     def deliver(
         self, update: dict[str, Any], *, url: str | None = None, secret: str | None = None
