@@ -11,6 +11,7 @@ from outbox.services import message_enqueue
 
 MESSAGE_FIELDS = (
     "key",
+    "channel",
     "subject",
     "status",
     "attempts",
@@ -23,10 +24,20 @@ MESSAGE_FIELDS = (
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    """Outgoing e-mail: messages that keep failing are an alert for organisers."""
+    """Outgoing e-mail and Telegram messages: messages that keep failing are
+    an alert for organisers. The recipient is never shown."""
 
-    list_display = ["key", "subject", "status", "attempts", "last_error", "created_at", "sent_at"]
-    list_filter = ["status"]
+    list_display = [
+        "key",
+        "channel",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel"]
     search_fields = ["key"]
     fields = MESSAGE_FIELDS
     readonly_fields = MESSAGE_FIELDS
