@@ -325,6 +325,10 @@ SIGNATURE_RATE_BURST = env.str("SIGNATURE_RATE_BURST", default="10/m")
 SIGNATURE_RATE_SUSTAINED = env.str("SIGNATURE_RATE_SUSTAINED", default="60/h")
 # IPv6 signers are limited per network of this many bits (a home or server
 # usually holds a whole /64), IPv4 signers per address. Staff sign-in too.
+SIGNATURE_RATE_IPV6_PREFIX = env.int("SIGNATURE_RATE_IPV6_PREFIX", default=64)
+if not 0 <= SIGNATURE_RATE_IPV6_PREFIX <= 128:
+    raise ImproperlyConfigured("SIGNATURE_RATE_IPV6_PREFIX must be between 0 and 128.")
+
 # Confirming by Telegram (signatures/telegram.py): offered only with a bot
 # token. The webhook secret is the header Telegram sends with every update;
 # TELEGRAM_API_URL points the Bot API client elsewhere (tests: a local fake).
@@ -340,9 +344,7 @@ if TELEGRAM_WEBHOOK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", TELEGRA
     raise ImproperlyConfigured(
         "TELEGRAM_WEBHOOK_SECRET: 1 to 256 letters, digits, _ or - (Telegram's rule)."
     )
-SIGNATURE_RATE_IPV6_PREFIX = env.int("SIGNATURE_RATE_IPV6_PREFIX", default=64)
-if not 0 <= SIGNATURE_RATE_IPV6_PREFIX <= 128:
-    raise ImproperlyConfigured("SIGNATURE_RATE_IPV6_PREFIX must be between 0 and 128.")
+
 # Proxies in front of gunicorn that append to X-Forwarded-For (core.http).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # allauth reads the client address itself for its sign-in limits: tell it the

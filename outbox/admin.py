@@ -27,16 +27,7 @@ class MessageAdmin(admin.ModelAdmin):
     """Outgoing e-mail and Telegram messages: messages that keep failing are
     an alert for organisers. The recipient is never shown."""
 
-    list_display = [
-        "key",
-        "channel",
-        "subject",
-        "status",
-        "attempts",
-        "last_error",
-        "created_at",
-        "sent_at",
-    ]
+    list_display = [field for field in MESSAGE_FIELDS if field != "next_attempt_at"]
     list_filter = ["status", "channel"]
     search_fields = ["key"]
     fields = MESSAGE_FIELDS

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import time
+from urllib.parse import urlencode
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -74,6 +75,14 @@ def withdrawal_link(signature: Signature) -> str:
     return _absolute(
         "signatures:withdraw", _token(signature, WITHDRAW_SALT), signature.language or "km"
     )
+
+
+def receipt_check_link(signature: Signature, language: str = "") -> str:
+    """The page that checks the signature's receipt in the public count
+    record, with the receipt filled in, in `language` (the signer's by default)."""
+    with translation.override(language or signature.language or "km"):
+        page = settings.SITE_URL + reverse("verify:verify")
+    return f"{page}?{urlencode({'receipt': signature.receipt})}"
 
 
 def _opened(token: str, salt: str, max_age: int | None) -> tuple[object, object]:

@@ -15,6 +15,7 @@ from django_countries.fields import CountryField
 from campaigns.models import Campaign
 from core import countlog
 from core.crypto import EncryptedTextField
+from outbox.models import Message
 from outbox.services import messages_erase
 from signatures import identity
 
@@ -127,11 +128,8 @@ class Signature(models.Model):
         ONLINE = "online", _("Online")
         PAPER = "paper", _("Paper")
 
-    class Channel(models.TextChoices):
-        """How the signer confirms (and hears from us)."""
-
-        EMAIL = "email", _("E-mail")
-        TELEGRAM = "telegram", _("Telegram")
+    # How the signer confirms, and so how we write to them: the outbox's channels.
+    Channel = Message.Channel
 
     # What counts toward a campaign's total: the one owner of that rule. The
     # status changes below write a count delta whenever a signature moves in

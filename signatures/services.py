@@ -9,14 +9,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django_ratelimit.core import is_ratelimited
 
@@ -345,10 +343,7 @@ def _mail(
             "site_name": settings.SITE_NAME,
             # The receipt finds the signature in the public count record.
             "receipt": countlog.receipt_display(signature.receipt),
-            "verify_link": settings.SITE_URL
-            + reverse("verify:verify")
-            + "?"
-            + urlencode({"receipt": signature.receipt}),
+            "verify_link": links.receipt_check_link(shown),
             **context,
         }
         subject = render_to_string(f"emails/signatures/{kind}_subject.txt", full_context)
@@ -429,6 +424,16 @@ def confirmations_open(campaign: Campaign) -> bool:
     return timezone.now() - ended_at < CONFIRMATION_GRACE
 
 
+def confirmation_refused(signature: Signature) -> Confirmation | None:
+    """Why `signature` cannot be confirmed now, whichever way the signer
+    confirms (an e-mail link, Start in Telegram); None when it can."""
+    if signature.status in {Signature.Status.WITHDRAWN, Signature.Status.INVALIDATED}:
+        return Confirmation.INVALID
+    if signature.confirmed_at is None and not confirmations_open(signature.campaign):
+        return Confirmation.CLOSED
+    return None
+
+
 def signature_confirm(*, token: str) -> ConfirmationResult:
     # The link's read locks the row, and the confirmation changes that row
     # in the same transaction: one read, and two clicks at once still count
@@ -441,19 +446,18 @@ def signature_confirm(*, token: str) -> ConfirmationResult:
         except links.LinkInvalid:
             return ConfirmationResult(Confirmation.INVALID)
         campaign = signature.campaign
-        if signature.status in {Signature.Status.WITHDRAWN, Signature.Status.INVALIDATED}:
-            return ConfirmationResult(Confirmation.INVALID, campaign)
-        if signature.confirmed_at is None and not confirmations_open(campaign):
-            return ConfirmationResult(Confirmation.CLOSED, campaign)
+        refused = confirmation_refused(signature)
+        if refused is not None:
+            return ConfirmationResult(refused, campaign)
         if signature.confirm(held_lock=True):
-            _count_moved(campaign)
+            count_moved(campaign)
     # confirm() refreshed the status from the locked row: say what it is now.
     if signature.status == Signature.Status.SUSPECT:
         return ConfirmationResult(Confirmation.HELD, campaign, signature.receipt)
     return ConfirmationResult(Confirmation.CONFIRMED, campaign, signature.receipt)
 
 
-def _count_moved(campaign: Campaign) -> None:
+def count_moved(campaign: Campaign) -> None:
     # The page that follows must show the signer's own change, not the figures
     # cached a moment before it (readers share the recomputed ones).
     transaction.on_commit(lambda: tallies.figures_forget(campaign))
@@ -480,7 +484,7 @@ def signature_withdraw(*, token: str) -> Campaign | None:
     if signature.status == Signature.Status.WITHDRAWN:
         return None
     if signature.withdraw():
-        _count_moved(signature.campaign)
+        count_moved(signature.campaign)
     return signature.campaign
 
 
@@ -489,7 +493,7 @@ def signature_erase(*, signature: Signature) -> bool:
     letter; a paper signer has no withdrawal link): exactly a withdrawal, its
     count, its erased data and its erased mails. False if already withdrawn."""
     if signature.withdraw():
-        _count_moved(signature.campaign)
+        count_moved(signature.campaign)
         return True
     return False
 
@@ -498,7 +502,7 @@ def signature_correct(*, signature: Signature, **fields: Any) -> bool:
     """Staff correct a paper signature (`Signature.correct`); the public
     figures follow at once when its country changed."""
     if signature.correct(**fields):
-        _count_moved(signature.campaign)
+        count_moved(signature.campaign)
         return True
     return False
 

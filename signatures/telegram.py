@@ -16,12 +16,10 @@ import json
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from telegram import Update
 
@@ -30,9 +28,9 @@ from core.background import after_commit
 from core.crypto import keyed_hash
 from outbox.models import Message
 from outbox.services import message_queue, messages_cancel
-from signatures import links, tallies
+from signatures import links, services, tallies
 from signatures.models import Signature, TelegramUpdate
-from signatures.services import confirmations_open
+from signatures.services import Confirmation
 
 logger = logging.getLogger(__name__)
 
@@ -169,10 +167,8 @@ def _start(conversation: _Conversation, *, token: str) -> None:
         .filter(telegram_token=token, channel=Signature.Channel.TELEGRAM)
         .first()
     )
-    if signature is None or signature.status in {
-        Signature.Status.WITHDRAWN,
-        Signature.Status.INVALIDATED,
-    }:
+    refused = services.confirmation_refused(signature) if signature else Confirmation.INVALID
+    if signature is None or refused == Confirmation.INVALID:
         conversation.answer("link_invalid")
         return
     campaign, language = signature.campaign, signature.language
@@ -189,7 +185,7 @@ def _start(conversation: _Conversation, *, token: str) -> None:
     if timezone.now() - signature.created_at > max_age:
         conversation.answer("link_expired", language, campaign=campaign)
         return
-    if not confirmations_open(campaign):
+    if refused == Confirmation.CLOSED:
         conversation.answer("closed", language, campaign=campaign)
         return
     signature.telegram_hash = conversation.user_hash
@@ -201,17 +197,11 @@ def _start(conversation: _Conversation, *, token: str) -> None:
         # This Telegram account already has a standing signature here.
         conversation.answer("already_signed", language, campaign=campaign, count=_count(campaign))
         return
-    signature.confirm(held_lock=True)
-    transaction.on_commit(lambda: tallies.figures_forget(campaign))
+    if signature.confirm(held_lock=True):
+        services.count_moved(campaign)
     with translation.override(language if language in LANGUAGES else conversation.language):
-        # Addresses in the signer's language, as the answer's words are.
+        # The campaign's address in the signer's language, as the answer's words are.
         campaign_url = settings.SITE_URL + campaign.get_absolute_url()
-        verify_link = (
-            settings.SITE_URL
-            + reverse("verify:verify")
-            + "?"
-            + urlencode({"receipt": signature.receipt})
-        )
     conversation.answer(
         "held" if signature.status == Signature.Status.SUSPECT else "confirmed",
         language,
@@ -220,7 +210,7 @@ def _start(conversation: _Conversation, *, token: str) -> None:
         campaign_url=campaign_url,
         withdrawal_link=links.withdrawal_link(signature),
         receipt=countlog.receipt_display(signature.receipt),
-        verify_link=verify_link,
+        verify_link=links.receipt_check_link(signature),
     )
 
 
@@ -248,7 +238,7 @@ def _withdraw(conversation: _Conversation, *, slug: str) -> None:
     signature = signatures[0]
     language, campaign = signature.language, signature.campaign
     if signature.withdraw():
-        transaction.on_commit(lambda: tallies.figures_forget(campaign))
+        services.count_moved(campaign)
     conversation.answer("withdrawn", language, campaign=campaign, count=_count(campaign))
 
 

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from pymerkle import InvalidProof, MerkleProof, verify_inclusion
 
+from campaigns.models import Campaign
 from campaigns.published import published_campaign
 from core import countlog
 from signatures.countries import country_name
@@ -34,7 +35,7 @@ def _positive(request: HttpRequest, name: str, default: int | None = None) -> in
         value = int(raw or "")
     except ValueError:
         raise BadQuery(f"{name}: a whole number from 1") from None
-    if value < 1:
+    if not 1 <= value < 2**63:  # what the database's positions hold
         raise BadQuery(f"{name}: a whole number from 1")
     return value
 
@@ -50,11 +51,19 @@ def _bad(error: BadQuery) -> JsonResponse:
     return _json({"error": str(error)}, "no-store", status=400)
 
 
-def _head_of_size(heads: list[TreeHead], size: int) -> TreeHead:
-    for head in heads:
-        if head.size == size:
-            return head
-    raise BadQuery(f"no head of size {size}")
+def _head(request: HttpRequest, campaign: Campaign, name: str, *, latest: bool = False) -> TreeHead:
+    """The campaign's head whose size the query's `name` gives; the latest
+    when it gives none and `latest`."""
+    if latest and name not in request.GET:
+        head = TreeHead.objects.of(campaign).last()
+        if head is None:
+            raise BadQuery("nothing published yet")
+        return head
+    size = _positive(request, name)
+    head = TreeHead.objects.filter(campaign=campaign, size=size).first()
+    if head is None:
+        raise BadQuery(f"{name}: no head of size {size}")
+    return head
 
 
 @require_GET
@@ -77,14 +86,12 @@ def heads(request: HttpRequest, slug: str) -> JsonResponse:
 def leaves(request: HttpRequest, slug: str) -> JsonResponse:
     """?start=1&count=1000[&size=N]: leaves of the head of size N (the latest by default)."""
     campaign = published_campaign(slug)
-    all_heads = list(TreeHead.objects.of(campaign))
-    if not all_heads:
+    if "size" not in request.GET and not TreeHead.objects.of(campaign).exists():
         return _json({"size": 0, "leaves": []})
     try:
         start = _positive(request, "start", 1)
         count = min(_positive(request, "count", 1000), services.LEAVES_PAGE_MAX)
-        size = _positive(request, "size", all_heads[-1].size)
-        head = _head_of_size(all_heads, size)
+        head = _head(request, campaign, "size", latest=True)
     except BadQuery as error:
         return _bad(error)
     page = services.leaves_page(head, start, count)
@@ -97,10 +104,9 @@ def leaves(request: HttpRequest, slug: str) -> JsonResponse:
 def consistency(request: HttpRequest, slug: str) -> JsonResponse:
     """?first=SIZE&second=SIZE: the proof that the second head extends the first."""
     campaign = published_campaign(slug)
-    all_heads = list(TreeHead.objects.of(campaign))
     try:
-        first = _head_of_size(all_heads, _positive(request, "first"))
-        second = _head_of_size(all_heads, _positive(request, "second"))
+        first = _head(request, campaign, "first")
+        second = _head(request, campaign, "second")
         if first.size > second.size:
             raise BadQuery("first: the smaller size")
     except BadQuery as error:
@@ -119,11 +125,8 @@ def consistency(request: HttpRequest, slug: str) -> JsonResponse:
 def inclusion(request: HttpRequest, slug: str) -> JsonResponse:
     """?index=N[&size=N]: the proof that leaf N is in the head of that size."""
     campaign = published_campaign(slug)
-    all_heads = list(TreeHead.objects.of(campaign))
     try:
-        if not all_heads:
-            raise BadQuery("nothing published yet")
-        head = _head_of_size(all_heads, _positive(request, "size", all_heads[-1].size))
+        head = _head(request, campaign, "size", latest=True)
         index = _positive(request, "index")
         if index > head.size:
             raise BadQuery(f"index: at most {head.size}")

@@ -175,6 +175,8 @@ def test_a_corrupted_tally_shows_in_the_next_head_and_the_reconciliation():
         {"start": "x"},
         {"count": "-1"},
         {"size": "999"},
+        {"size": "99999999999999999999999"},
+        {"start": "99999999999999999999999"},
     ],
 )
 def test_bad_leaf_queries_are_400_not_500(query):
@@ -195,6 +197,8 @@ def test_bad_leaf_queries_are_400_not_500(query):
         ("inclusion.json", {"index": "3"}),
         ("inclusion.json", {"index": "0"}),
         ("inclusion.json", {}),
+        ("inclusion.json", {"index": "1", "size": "99999999999999999999"}),
+        ("consistency.json", {"first": "1", "second": "99999999999999999999"}),
     ],
 )
 def test_bad_proof_queries_are_400_not_500(path, query):
