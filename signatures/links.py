@@ -23,11 +23,12 @@ from urllib.parse import urlencode
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core import signing
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import translation
 
 from campaigns.published import published_copy
+from core.compiled import CompiledRead
 from signatures.models import Signature
 
 CONFIRM_SALT = "signatures.confirm"
@@ -110,22 +111,33 @@ def _opened(token: str, salt: str, max_age: int | None) -> tuple[object, object]
     return (int(pk) if pk.isdigit() else None), secret
 
 
+def _by_pk(pk: int, *, locked: bool) -> QuerySet[Signature]:
+    signatures = Signature.objects.annotate(campaign_slug=F("campaign__slug"))
+    if locked:
+        signatures = signatures.select_for_update(of=("self",))
+    return signatures.filter(pk=pk)[:1]
+
+
+# Every confirmation and withdrawal reads its signature this way.
+READ = CompiledRead(lambda pk: _by_pk(pk, locked=False))
+LOCKED_READ = CompiledRead(lambda pk: _by_pk(pk, locked=True))
+
+
 def _signature_from(
     token: str, salt: str, max_age: int | None, *, for_update: bool = False
 ) -> Signature:
     pk, secret = _opened(token, salt, max_age)
     if not isinstance(pk, int):
         raise LinkInvalid
-    signatures = Signature.objects.annotate(campaign_slug=F("campaign__slug"))
-    if for_update:
-        signatures = signatures.select_for_update(of=("self",))
-    signature = signatures.filter(pk=pk).first()
+    read = LOCKED_READ if for_update else READ
+    signature = read.first(pk)
     if signature is None or not hmac.compare_digest(signature.link_secret, str(secret)):
         raise LinkInvalid
     # The campaign as this process keeps it (a few seconds, as the sign POST
     # reads it): no second model to load, and its kept pages serve the page
     # that follows. A draft's is loaded when first read.
-    campaign = published_copy(signature.campaign_slug, signature.campaign_id)
+    slug = signature.campaign_slug  # type: ignore[attr-defined]  # the read's annotation
+    campaign = published_copy(slug, signature.campaign_id)
     if campaign is not None:
         signature.campaign = campaign
     return signature

@@ -14,6 +14,7 @@ from django_countries.fields import CountryField
 
 from campaigns.models import Campaign
 from core import countlog
+from core.compiled import insert_row, update_row
 from core.crypto import EncryptedTextField
 from outbox.models import Message
 from outbox.services import messages_erase
@@ -278,13 +279,15 @@ class Signature(models.Model):
             before = [getattr(locked, f.attname) for f in fields]
             change(locked)
             # Only what changed: a confirmation writes two columns, not the
-            # whole row with its e-mail and phone encrypted again.
-            locked.save(
-                update_fields=[
+            # whole row with its e-mail and phone encrypted again. Signature
+            # has no save() or signals of its own: one UPDATE, its SQL kept.
+            update_row(
+                locked,
+                [
                     f.name
                     for f, value in zip(fields, before, strict=True)
                     if getattr(locked, f.attname) != value
-                ]
+                ],
             )
             if locked.is_counted != was_counted:
                 locked._count_delta(1 if locked.is_counted else -1, kind)
@@ -298,7 +301,15 @@ class Signature(models.Model):
         # caller's transaction): folded into CountryTally by signatures.tallies,
         # and appended to the public record (CountEvent) in the same commit,
         # so the record and the count cannot disagree.
-        TallyDelta.objects.create(campaign_id=self.campaign_id, country=self.country, delta=delta)
+        insert_row(
+            TallyDelta,
+            {
+                "campaign": self.campaign_id,
+                "country": str(self.country or ""),
+                "delta": delta,
+                "created_at": timezone.now(),
+            },
+        )
         CountEvent.record(
             campaign_id=self.campaign_id,
             kind=kind,
@@ -612,9 +623,7 @@ class CountEvent(models.Model):
         return f"{self.campaign_id} {self.day} {self.kind} {self.country} {self.delta:+d}"
 
     @classmethod
-    def record(
-        cls, *, campaign_id: int, kind: str, country: str, delta: int, receipt: str
-    ) -> CountEvent:
+    def record(cls, *, campaign_id: int, kind: str, country: str, delta: int, receipt: str) -> None:
         event = cls(
             campaign_id=campaign_id,
             kind=kind,
@@ -624,8 +633,18 @@ class CountEvent(models.Model):
             receipt_hash=bytes.fromhex(countlog.receipt_hash(receipt)),
         )
         event.leaf_hash = countlog.leaf_hash(event.leaf())
-        event.save(force_insert=True)
-        return event
+        insert_row(
+            cls,
+            {
+                "campaign": campaign_id,
+                "kind": event.kind,
+                "day": event.day,
+                "country": event.country,
+                "delta": delta,
+                "receipt_hash": event.receipt_hash,
+                "leaf_hash": event.leaf_hash,
+            },
+        )
 
     def leaf(self) -> dict[str, Any]:
         """This event as the public record lists it."""

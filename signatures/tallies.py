@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from core.compiled import CompiledRead
 from signatures.models import CountryTally, Signature, TallyDelta
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,17 @@ def stored_counts(campaign_id: int) -> dict[str, int]:
         return {country: int(total) for country, total in cursor.fetchall() if total}
 
 
+# Read after every confirmation (figures_forget): written once per process.
+RECENT_SIGNERS = CompiledRead(
+    lambda campaign_id: (
+        Signature.objects.public()
+        .filter(campaign_id=campaign_id)
+        .order_by("-confirmed_at")
+        .values_list("full_name", "country")[:PUBLIC_SIGNERS_SHOWN]
+    )
+)
+
+
 def figures_compute(campaign: Campaign) -> Figures:
     counts = stored_counts(campaign.pk)
     total = sum(counts.values())
@@ -69,12 +81,7 @@ def figures_compute(campaign: Campaign) -> Figures:
         ((country, count) for country, count in counts.items() if count > 0),
         key=lambda item: (-item[1], item[0]),
     )
-    recent = list(
-        Signature.objects.public()
-        .filter(campaign=campaign)
-        .order_by("-confirmed_at")
-        .values_list("full_name", "country")[:PUBLIC_SIGNERS_SHOWN]
-    )
+    recent = RECENT_SIGNERS.rows(campaign.pk)
     return Figures(
         total=total,
         by_country=by_country,

@@ -1,0 +1,132 @@
+"""SQL written once per process for the few statements on the signing path.
+
+A confirmation reads one signature and writes two insert-only rows; run
+thousands of times a minute, Django spends more CPU writing the same SQL
+again (the compiler's as_sql) than PostgreSQL spends running it. Here the
+ORM still writes the SQL, from the same querysets and models, but once per
+process and database alias; each call only puts in its own values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, models, router
+from django.db.transaction import TransactionManagementError
+
+M = TypeVar("M", bound=models.Model)
+
+# A value no query of ours is ever asked for (no row has a negative key),
+# within a 32-bit integer's range (the ORM answers "no rows" for a value
+# out of a column's range without writing SQL): it marks, in the SQL the
+# ORM wrote, the one parameter each call replaces.
+MARKER = -2_013_265_921
+
+
+class CompiledRead(Generic[M]):
+    """`build(marker)` makes a queryset whose one varying value is `marker`.
+    Its SQL is written once per database alias; `first(value)` runs it with
+    `value` in the marker's place. Rows come back as the ORM's would: model
+    instances with each field's converter applied (RawQuerySet), and the
+    queryset's annotations as attributes."""
+
+    def __init__(self, build: Callable[[int], models.QuerySet[M, Any]]) -> None:
+        self._build = build
+        self._written: dict[str, tuple[type[M], str, tuple[Any, ...], int]] = {}
+        self._locks = False
+
+    def _written_for(self, using: str) -> tuple[type[M], str, tuple[Any, ...], int]:
+        written = self._written.get(using)
+        if written is None:
+            queryset = self._build(MARKER)
+            sql, params = queryset.query.get_compiler(using).as_sql()
+            positions = [index for index, value in enumerate(params) if value == MARKER]
+            if len(positions) != 1:
+                raise ValueError(f"the marker is in {len(positions)} places of {sql!r}")
+            written = self._written[using] = (queryset.model, sql, tuple(params), positions[0])
+            self._locks = queryset.query.select_for_update
+        return written
+
+    def first(self, value: int, *, using: str = "default") -> M | None:
+        model, sql, params, position = self._written_for(using)
+        if self._locks and connections[using].get_autocommit():
+            # As the ORM refuses it: a lock outside a transaction ends at once.
+            raise TransactionManagementError("select_for_update is only for a transaction")
+        values = list(params)
+        values[position] = value
+        return next(iter(model._default_manager.raw(sql, values, using=using)), None)
+
+    def rows(self, value: int, *, using: str = "default") -> list[tuple[Any, ...]]:
+        """The rows as the database gives them, without the fields'
+        converters: for a values_list() of plain text and number columns."""
+        _model, sql, params, position = self._written_for(using)
+        values = list(params)
+        values[position] = value
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, values)
+            return cursor.fetchall()
+
+
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """A concrete field of `model` ("pk": its primary key)."""
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _column(model: type[models.Model], name: str, quote: Callable[[str], str]) -> str:
+    return quote(str(_field(model, name).column))
+
+
+_INSERTS: dict[tuple[type[models.Model], tuple[str, ...], str], str] = {}
+_UPDATES: dict[tuple[type[models.Model], tuple[str, ...], str], str] = {}
+
+
+def insert_row(model: type[models.Model], values: dict[str, Any]) -> None:
+    """One INSERT of `values` (by field name) into `model`'s table: each
+    value prepared as the ORM's save prepares it, the SQL written once per
+    process. No signals and no key come back: for insert-only rows that
+    nothing reads back in the same request."""
+    using = router.db_for_write(model)
+    connection = connections[using]
+    key = (model, tuple(values), using)
+    sql = _INSERTS.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(_column(model, name, quote) for name in values)
+        marks = ", ".join(["%s"] * len(values))
+        table = quote(model._meta.db_table)
+        sql = _INSERTS[key] = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 # nosec B608 - names from our models
+    prepared = [
+        _field(model, name).get_db_prep_save(value, connection) for name, value in values.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, prepared)
+
+
+def update_row(instance: models.Model, fields: list[str]) -> None:
+    """`instance.save(update_fields=fields)` for a model whose save() and
+    signals do nothing more: one UPDATE by primary key, each value prepared
+    as save() prepares it (pre_save: auto_now fields), the SQL written once
+    per process and set of fields."""
+    if not fields:
+        return
+    model = type(instance)
+    using = router.db_for_write(model, instance=instance)
+    connection = connections[using]
+    key = (model, tuple(fields), using)
+    sql = _UPDATES.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(f"{_column(model, name, quote)} = %s" for name in fields)
+        primary_key = _column(model, "pk", quote)
+        table = quote(model._meta.db_table)
+        sql = _UPDATES[key] = f"UPDATE {table} SET {columns} WHERE {primary_key} = %s"  # noqa: S608 # nosec B608 - names from our models
+    prepared = []
+    for name in fields:
+        field = _field(model, name)
+        prepared.append(field.get_db_prep_save(field.pre_save(instance, add=False), connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*prepared, instance.pk])

@@ -1,0 +1,156 @@
+"""core.compiled: the SQL the ORM writes, kept per process, reads and writes
+what the ORM itself would (on SQLite here, on PostgreSQL in CI)."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Model
+from django.db.models.signals import post_save, pre_save
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from core import countlog
+from core.compiled import MARKER, CompiledRead, insert_row, update_row
+from signatures.links import LOCKED_READ, READ
+from signatures.models import CountEvent, Signature, TallyDelta
+from signatures.tallies import RECENT_SIGNERS
+from tests.factories import make_campaign, make_signature
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_read_gives_the_models_instance_with_converted_fields_and_its_annotation() -> None:
+    campaign = make_campaign()
+    signature = make_signature(campaign, email="sok@example.org", answers={"a": "ខ្មែរ"})
+
+    read = READ.first(signature.pk)
+
+    assert read == signature
+    assert read is not None
+    assert read.email == "sok@example.org"  # decrypted, as the ORM's read would
+    assert read.answers == {"a": "ខ្មែរ"}  # a dict, not JSON text
+    assert read.campaign_slug == campaign.slug  # type: ignore[attr-defined]
+    assert read.created_at == Signature.objects.get(pk=signature.pk).created_at
+    assert READ.first(signature.pk + 1000) is None
+
+
+def test_each_call_reads_its_own_row_with_the_sql_written_once() -> None:
+    campaign = make_campaign()
+    first, second = make_signature(campaign), make_signature(campaign)
+    READ.first(first.pk)  # written here, if not earlier in this process
+
+    with CaptureQueriesContext(connection) as queries:
+        assert READ.first(second.pk) == second
+        assert READ.first(first.pk) == first
+    assert len(queries) == 2
+    assert queries[0]["sql"].replace(f"= {second.pk} ", "= ? ") == queries[1]["sql"].replace(
+        f"= {first.pk} ", "= ? "
+    )
+    assert f"= {first.pk} " in queries[1]["sql"]
+
+
+def test_the_locked_read_locks_where_the_database_can() -> None:
+    campaign = make_campaign()
+    signature = make_signature(campaign)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert LOCKED_READ.first(signature.pk) == signature
+    locks = "FOR UPDATE" in queries[0]["sql"]
+    assert locks == connection.features.has_select_for_update
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_locked_read_is_refused_outside_a_transaction() -> None:
+    signature = make_signature(make_campaign())
+    with transaction.atomic():
+        LOCKED_READ.first(signature.pk)  # its SQL written, if not before
+    # Outside a transaction the lock would end at once: refused, as by the ORM.
+    with pytest.raises(TransactionManagementError):
+        LOCKED_READ.first(signature.pk)
+    assert READ.first(signature.pk) == signature
+
+
+def test_signatures_have_no_save_or_signals_that_update_row_would_skip() -> None:
+    assert Signature.save is Model.save
+    assert not pre_save.has_listeners(Signature)
+    assert not post_save.has_listeners(Signature)
+
+
+def test_a_queryset_without_the_marker_once_is_refused() -> None:
+    twice = CompiledRead(lambda pk: Signature.objects.filter(pk=pk, campaign_id=pk))
+    nowhere = CompiledRead(lambda pk: Signature.objects.filter(pk=1))
+    for read in (twice, nowhere):
+        with pytest.raises(ValueError, match="the marker is in"):
+            read.first(1)
+    assert -(2**31) <= MARKER < 0
+
+
+def test_recent_signers_are_the_public_ones_newest_first() -> None:
+    campaign = make_campaign()
+    other = make_campaign("other")
+    now = timezone.now()
+    shown = [
+        make_signature(campaign, status="confirmed", show_publicly=True, full_name=f"Dara {n}")
+        for n in range(3)
+    ]
+    for n, signature in enumerate(shown):
+        Signature.objects.filter(pk=signature.pk).update(confirmed_at=now - timedelta(minutes=n))
+    make_signature(campaign, status="confirmed", show_publicly=False, full_name="Hidden")
+    make_signature(campaign, status="pending", show_publicly=True, full_name="Pending")
+    make_signature(other, status="confirmed", show_publicly=True, full_name="Elsewhere")
+
+    assert [name for name, _country in RECENT_SIGNERS.rows(campaign.pk)] == [
+        "Dara 0",
+        "Dara 1",
+        "Dara 2",
+    ]
+
+
+def test_insert_row_stores_what_the_orm_would() -> None:
+    campaign = make_campaign()
+    moment = timezone.now()
+    insert_row(
+        TallyDelta, {"campaign": campaign.pk, "country": "FR", "delta": -1, "created_at": moment}
+    )
+    CountEvent.record(campaign_id=campaign.pk, kind="confirmed", country="", delta=1, receipt="R")
+
+    [delta] = TallyDelta.objects.all()
+    assert (delta.campaign_id, delta.country, delta.delta, delta.created_at) == (
+        campaign.pk,
+        "FR",
+        -1,
+        moment,
+    )
+    [event] = CountEvent.objects.all()
+    assert (event.kind, event.country, event.delta, event.day) == (
+        "confirmed",
+        "",
+        1,
+        timezone.now().date(),
+    )
+    assert bytes(event.leaf_hash) == countlog.leaf_hash(event.leaf())  # what verifiers recompute
+
+
+def test_update_row_writes_only_its_fields_prepared_as_save_would() -> None:
+    campaign = make_campaign()
+    signature = make_signature(campaign, email="sok@example.org", answers={"a": "1"})
+    Signature.objects.filter(pk=signature.pk).update(city="Lyon")  # changed behind its back
+    signature.email = "dara@example.org"
+    signature.answers = {"b": "ខ"}
+    signature.status = Signature.Status.CONFIRMED
+
+    update_row(signature, ["email", "answers", "status"])
+    update_row(signature, [])  # nothing to write: no statement
+
+    stored: Any = Signature.objects.get(pk=signature.pk)
+    assert (stored.email, stored.answers, stored.status, stored.city) == (
+        "dara@example.org",
+        {"b": "ខ"},
+        "confirmed",
+        "Lyon",  # a field not named is left as the row has it
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT email FROM signatures_signature WHERE id = %s", [signature.pk])
+        assert "dara@example.org" not in str(cursor.fetchone()[0])  # encrypted at rest
