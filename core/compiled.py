@@ -10,6 +10,7 @@ process and database alias; each call only puts in its own values.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router
@@ -24,6 +25,15 @@ M = TypeVar("M", bound=models.Model)
 MARKER = -2_013_265_921
 
 
+@dataclass(frozen=True)
+class _Written(Generic[M]):
+    model: type[M]
+    sql: str
+    params: tuple[Any, ...]
+    position: int  # of the marker in `params`
+    locks: bool  # SELECT ... FOR UPDATE: only inside a transaction
+
+
 class CompiledRead(Generic[M]):
     """`build(marker)` makes a queryset whose one varying value is `marker`.
     Its SQL is written once per database alias; `first(value)` runs it with
@@ -33,38 +43,38 @@ class CompiledRead(Generic[M]):
 
     def __init__(self, build: Callable[[int], models.QuerySet[M, Any]]) -> None:
         self._build = build
-        self._written: dict[str, tuple[type[M], str, tuple[Any, ...], int]] = {}
-        self._locks = False
+        self._written: dict[str, _Written[M]] = {}
 
-    def _written_for(self, using: str) -> tuple[type[M], str, tuple[Any, ...], int]:
+    def _written_for(self, using: str, value: int) -> tuple[_Written[M], list[Any]]:
+        """The SQL for `using` and its parameters with `value` in place."""
         written = self._written.get(using)
         if written is None:
             queryset = self._build(MARKER)
             sql, params = queryset.query.get_compiler(using).as_sql()
-            positions = [index for index, value in enumerate(params) if value == MARKER]
+            positions = [index for index, param in enumerate(params) if param == MARKER]
             if len(positions) != 1:
                 raise ValueError(f"the marker is in {len(positions)} places of {sql!r}")
-            written = self._written[using] = (queryset.model, sql, tuple(params), positions[0])
-            self._locks = queryset.query.select_for_update
-        return written
-
-    def first(self, value: int, *, using: str = "default") -> M | None:
-        model, sql, params, position = self._written_for(using)
-        if self._locks and connections[using].get_autocommit():
+            written = self._written[using] = _Written(
+                queryset.model, sql, tuple(params), positions[0], queryset.query.select_for_update
+            )
+        if written.locks and connections[using].get_autocommit():
             # As the ORM refuses it: a lock outside a transaction ends at once.
             raise TransactionManagementError("select_for_update is only for a transaction")
-        values = list(params)
-        values[position] = value
-        return next(iter(model._default_manager.raw(sql, values, using=using)), None)
+        params = list(written.params)
+        params[written.position] = value
+        return written, params
+
+    def first(self, value: int, *, using: str = "default") -> M | None:
+        written, params = self._written_for(using, value)
+        rows = written.model._default_manager.raw(written.sql, params, using=using)
+        return next(iter(rows), None)
 
     def rows(self, value: int, *, using: str = "default") -> list[tuple[Any, ...]]:
         """The rows as the database gives them, without the fields'
         converters: for a values_list() of plain text and number columns."""
-        _model, sql, params, position = self._written_for(using)
-        values = list(params)
-        values[position] = value
+        written, params = self._written_for(using, value)
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, values)
+            cursor.execute(written.sql, params)
             return cursor.fetchall()
 
 

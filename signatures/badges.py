@@ -17,8 +17,6 @@ from fontTools.ttLib import TTFont
 
 from core.templatetags.sitthi import digits
 
-# The badge draws its text as the outlines of the self-hosted font's glyphs:
-# an SVG shown as an image loads no font, and few readers have a Khmer one.
 # Khmer needs shaping (subscripts, vowels drawn before their consonant), so
 # its two words are stored as HarfBuzz shaped them in this font: (glyph,
 # advance, x offset, y offset) in font units. tests/signatures/test_badge.py
@@ -104,11 +102,11 @@ def badge_context(count: int, language: str) -> dict[str, Any]:
     site = badge_line(words["site"], 0)
     template = words["one"] if count == 1 else words["many"]
     figure = badge_line(template.format(count=digits(count)), site["width"])
-    outlines = {glyph["id"]: "" for line in (site, figure) for glyph in line["glyphs"]}
+    used = {glyph["id"] for line in (site, figure) for glyph in line["glyphs"]}
     return {
         "site": site,
         "figure": figure,
-        "outlines": {name: _glyph_outline(name) for name in outlines},
+        "outlines": {name: _glyph_outline(name) for name in sorted(used)},
         "width": round(site["width"] + figure["width"], 1),
         "height": BADGE_HEIGHT_PX,
         "language": language,

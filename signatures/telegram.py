@@ -98,7 +98,7 @@ def updates_handle_due() -> int:
     if given_up:
         logger.error("telegram: gave up %s update(s) that kept failing for a day", given_up)
     due = TelegramUpdate.objects.filter(
-        handled_at__isnull=True, received_at__lt=timezone.now() - HANDLE_GRACE
+        handled_at__isnull=True, received_at__lt=now - HANDLE_GRACE
     ).values_list("update_id", flat=True)
     handled = 0
     for update_id in list(due[:500]):
@@ -174,11 +174,8 @@ def _start(conversation: _Conversation, *, token: str) -> None:
     campaign, language = signature.campaign, signature.language
     if signature.telegram_hash is not None:
         # Start pressed again (or the link passed on to someone else).
-        template = (
-            "already_signed"
-            if signature.telegram_hash == conversation.user_hash
-            else ("link_invalid")
-        )
+        mine = signature.telegram_hash == conversation.user_hash
+        template = "already_signed" if mine else "link_invalid"
         conversation.answer(template, language, campaign=campaign, count=_count(campaign))
         return
     max_age = timedelta(days=settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS)

@@ -243,6 +243,7 @@ def telegram_start(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     )
     context = campaign_context(campaign) | {
         "telegram_link": link,
+        "max_age_days": settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS,  # as signatures.telegram reads it
         "qr_code": mark_safe(qr_code),  # noqa: S308 # nosec B308 B703 - segno's SVG of our own link
     }
     return render(request, "signatures/telegram_start.html", context)

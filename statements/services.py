@@ -355,10 +355,13 @@ def statement_send_batch(*, statement_id: int, recipients: Iterable[Iterable[str
     if statement is None:
         return 0
     queued = 0
+    telegram_texts: dict[str, str] = {}  # by language: the same for every subscriber
     for kind, ident in recipients:
         with transaction.atomic():
             if kind == "telegram":
-                queued += statement_telegram_queue(statement=statement, telegram_hash=ident)
+                queued += statement_telegram_queue(
+                    statement=statement, telegram_hash=ident, texts=telegram_texts
+                )
                 continue
             if kind == "signer":
                 signature = (
@@ -395,11 +398,14 @@ def statement_send_batch(*, statement_id: int, recipients: Iterable[Iterable[str
     return queued
 
 
-def statement_telegram_queue(*, statement: Statement, telegram_hash: str) -> int:
+def statement_telegram_queue(
+    *, statement: Statement, telegram_hash: str, texts: dict[str, str]
+) -> int:
     """Queue `statement` to one Telegram subscriber (title, summary, link, in
     the language of their newest signature), keyed statement + person like
     the e-mail, so a repeated batch sends nothing twice. Returns 1 if queued
-    (or queued before), 0 if the person no longer wants news."""
+    (or queued before), 0 if the person no longer wants news. `texts`: the
+    message by language, kept across one batch's subscribers."""
     signature = (
         Signature.objects.telegram_news_subscribers(statement.campaigns.all())
         .filter(telegram_hash=telegram_hash)
@@ -409,9 +415,22 @@ def statement_telegram_queue(*, statement: Statement, telegram_hash: str) -> int
     if signature is None or not signature.telegram_chat:
         return 0
     language = signature.language if signature.language in {"km", "en"} else settings.LANGUAGE_CODE
+    if language not in texts:
+        texts[language] = _statement_telegram_text(statement, language)
+    message_queue(
+        key=f"statement:{statement.pk}:telegram:{telegram_hash}",
+        channel=Message.Channel.TELEGRAM,
+        to=signature.telegram_chat,
+        subject="",
+        text=texts[language],
+    )
+    return 1
+
+
+def _statement_telegram_text(statement: Statement, language: str) -> str:
     with translation.override(language):
         summary = statement.text("summary", language)
-        text = render_to_string(
+        return render_to_string(
             "telegram/statement.txt",
             {
                 "title": statement.text("title", language),
@@ -420,14 +439,6 @@ def statement_telegram_queue(*, statement: Statement, telegram_hash: str) -> int
                 "page_url": settings.SITE_URL + statement.get_absolute_url(),
             },
         ).strip()
-    message_queue(
-        key=f"statement:{statement.pk}:telegram:{telegram_hash}",
-        channel=Message.Channel.TELEGRAM,
-        to=signature.telegram_chat,
-        subject="",
-        text=text,
-    )
-    return 1
 
 
 def statement_message_queue(

@@ -94,8 +94,9 @@ class TreeHead(models.Model):
         }
 
     def as_json(self) -> dict[str, Any]:
-        return self.signed_fields() | {
-            "hash": countlog.head_hash(self.signed_fields()),
+        signed = self.signed_fields()
+        return signed | {
+            "hash": countlog.head_hash(signed),
             "total": sum(self.counts.values()),
             "shown_total": sum(self.shown.values()),
             "signature": self.signature,

@@ -58,8 +58,9 @@ def _one_snapshot() -> None:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-def _sequence(campaign: Campaign, size: int) -> None:
-    """Give the campaign's events not in its log yet the places after `size`."""
+def _sequence(campaign: Campaign, size: int) -> int:
+    """Give the campaign's events not in its log yet the places after `size`.
+    Returns how many were given one."""
     events, leaves = CountEvent._meta.db_table, Leaf._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -76,6 +77,7 @@ def _sequence(campaign: Campaign, size: int) -> None:
             """,  # noqa: S608  # nosec B608 - the table names come from our models
             [size, campaign.pk, campaign.pk],
         )
+        return cursor.rowcount
 
 
 def _size(campaign: Campaign) -> int:
@@ -106,8 +108,8 @@ def head_publish(campaign: Campaign) -> TreeHead | None:
             if outermost:
                 _one_snapshot()
             latest = TreeHead.objects.of(campaign).last()
-            _sequence(campaign, _size(campaign))
             size = _size(campaign)
+            size += _sequence(campaign, size)
             if size == 0 or (latest is not None and latest.size == size):
                 return None
             shown = {str(country): count for country, count in stored_counts(campaign.pk).items()}

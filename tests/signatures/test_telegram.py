@@ -72,6 +72,18 @@ def test_signing_with_telegram_needs_no_address_and_shows_a_plain_link(
     assert "telegram.org/js" not in start  # never Telegram's login script
 
 
+@pytest.mark.parametrize(("lang", "said"), [("en", "The link works for 3 days."), ("km", "៣ ថ្ងៃ")])
+def test_the_telegram_page_says_how_long_the_link_works_as_the_bot_reads_it(
+    telegram_api: FakeTelegram,  # noqa: F811
+    settings: Any,
+    lang: str,
+    said: str,
+) -> None:
+    settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS = 3  # what signatures.telegram reads too
+    response, _token = sign_by_telegram(make_campaign(), lang=lang)
+    assert said in Client().get(response["Location"]).content.decode()
+
+
 def test_e_mail_is_still_required_when_confirming_by_e_mail(
     telegram_api: FakeTelegram,  # noqa: F811
 ) -> None:

@@ -21,7 +21,7 @@ from tests.telegram_fake import TEST_WEBHOOK_SECRET, FakeTelegram, telegram_api 
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SUBSCRIBER, QUIET, WITHDRAWN = 3001, 3002, 3003
+SUBSCRIBER, QUIET, WITHDRAWN, ENGLISH = 3001, 3002, 3003, 3004
 
 
 def make_telegram_signer(
@@ -118,12 +118,17 @@ def test_a_khmer_signer_reads_the_statement_in_khmer(
 ) -> None:
     campaign = make_campaign()
     make_telegram_signer(campaign, SUBSCRIBER, language="km")
+    # In the same batch, after the Khmer one: each reads their own language.
+    make_telegram_signer(campaign, ENGLISH, language="en")
     statement = news_statement("first", campaign)
     publish(statement, editor)
     [message] = telegram_api.wait_for_messages(1, chat_id=SUBSCRIBER)
     assert str(message["text"]).startswith("សេចក្តីថ្លែងការណ៍ first")
     assert "គ.ជ.ប" in str(message["text"])
     assert f"/km/statements/{statement.slug}/" in str(message["text"])
+    [english] = telegram_api.wait_for_messages(1, chat_id=ENGLISH)
+    assert str(english["text"]).startswith("Statement first")
+    assert f"/en/statements/{statement.slug}/" in str(english["text"])
 
 
 def test_one_person_who_signed_two_of_its_campaigns_gets_it_once(
