@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import connections, models, router
 from django.db.transaction import TransactionManagementError
@@ -23,6 +23,53 @@ M = TypeVar("M", bound=models.Model)
 # out of a column's range without writing SQL): it marks, in the SQL the
 # ORM wrote, the one parameter each call replaces.
 MARKER = -2_013_265_921
+
+
+@dataclass(frozen=True)
+class _Instances:
+    """How a row of a written read becomes a model instance, worked out as
+    RawQuerySet works it out on every run (from the columns the database
+    names, which the SQL fixes): which columns go to the model's
+    constructor, which are annotations, and each field's converters."""
+
+    init_names: list[str]
+    init_positions: list[int]
+    annotations: list[tuple[str, int]]
+    # (column position, (converters, expression)): a converter is called
+    # with the connection in use, so one plan serves every connection.
+    converters: list[tuple[int, tuple[list[Callable[..., Any]], Any]]]
+
+    @classmethod
+    def of(cls, rows: models.query.RawQuerySet[Any], using: str) -> _Instances:
+        """The plan of `rows`, a RawQuerySet already run."""
+        names, positions, annotations = rows.resolve_model_init_order()
+        connection = connections[using]
+        # As RawModelIterable does (the stubs type a RawQuery's compiler and
+        # model_fields otherwise than Django has them).
+        compiler = connection.ops.compiler("SQLCompiler")(cast(Any, rows.query), connection, using)
+        named = connection.introspection.identifier_converter
+        model = cast(type[models.Model], rows.model)
+        by_column: dict[str, Any] = {named(str(f.column)): f for f in model._meta.fields}
+        fields = [by_column.get(column) for column in rows.columns]
+        columns: list[Any] = [
+            field.get_col(field.model._meta.db_table) if field else None for field in fields
+        ]
+        if compiler.has_composite_fields(columns):
+            raise ValueError("a composite field: RawQuerySet's own way is needed")
+        return cls(names, positions, annotations, list(compiler.get_converters(columns).items()))
+
+    def instance(self, model: type[M], using: str, row: tuple[Any, ...]) -> M:
+        connection = connections[using]
+        values = list(row)
+        for position, (converters, expression) in self.converters:
+            value = values[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            values[position] = value
+        instance = model.from_db(using, self.init_names, [values[p] for p in self.init_positions])
+        for column, position in self.annotations:
+            setattr(instance, column, values[position])
+        return instance
 
 
 @dataclass(frozen=True)
@@ -39,11 +86,14 @@ class CompiledRead(Generic[M]):
     Its SQL is written once per database alias; `first(value)` runs it with
     `value` in the marker's place. Rows come back as the ORM's would: model
     instances with each field's converter applied (RawQuerySet), and the
-    queryset's annotations as attributes."""
+    queryset's annotations as attributes. The first run in a process goes
+    through a RawQuerySet; how it made its instance is kept (_Instances),
+    and later runs make theirs the same way without working it out again."""
 
     def __init__(self, build: Callable[[int], models.QuerySet[M, Any]]) -> None:
         self._build = build
         self._written: dict[str, _Written[M]] = {}
+        self._instances: dict[str, _Instances] = {}
 
     def _written_for(self, using: str, value: int) -> tuple[_Written[M], list[Any]]:
         """The SQL for `using` and its parameters with `value` in place."""
@@ -66,8 +116,16 @@ class CompiledRead(Generic[M]):
 
     def first(self, value: int, *, using: str = "default") -> M | None:
         written, params = self._written_for(using, value)
-        rows = written.model._default_manager.raw(written.sql, params, using=using)
-        return next(iter(rows), None)
+        plan = self._instances.get(using)
+        if plan is None:
+            rows = written.model._default_manager.raw(written.sql, params, using=using)
+            instance = next(iter(rows), None)
+            self._instances[using] = _Instances.of(rows, using)
+            return instance
+        with connections[using].cursor() as cursor:
+            cursor.execute(written.sql, params)
+            row = cursor.fetchone()
+        return None if row is None else plan.instance(written.model, using, row)
 
     def rows(self, value: int, *, using: str = "default") -> list[tuple[Any, ...]]:
         """The rows as the database gives them, without the fields'

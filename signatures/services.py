@@ -412,6 +412,9 @@ class ConfirmationResult:
     outcome: Confirmation
     campaign: Campaign | None = None
     receipt: str = ""  # confirmed or held: the signer's code for the public record
+    # Confirmed or held: the figures the signer's page shows, with their own
+    # signature counted when it counts (tallies.figures_with).
+    figures: tallies.Figures | None = None
 
 
 def confirmations_open(campaign: Campaign) -> bool:
@@ -449,12 +452,24 @@ def signature_confirm(*, token: str) -> ConfirmationResult:
         refused = confirmation_refused(signature)
         if refused is not None:
             return ConfirmationResult(refused, campaign)
-        if signature.confirm(held_lock=True):
-            count_moved(campaign)
+        change = None
+        if signature.confirm(held_lock=True) and signature.is_counted:
+            # Counted now, by this request (a suspect one is held, uncounted).
+            change = tallies.count_change(str(signature.country or ""), 1)
+    # Committed: readers' figures follow on their timer; this signer's page
+    # shows them counted at once.
+    if change is not None:
+        figures = tallies.figures_with(campaign, change)
+    else:  # held (not counted), or counted by an earlier click, perhaps a moment ago
+        counted_at = signature.confirmed_at if signature.is_counted else None
+        figures = tallies.figures_after(campaign, counted_at)
     # confirm() refreshed the status from the locked row: say what it is now.
-    if signature.status == Signature.Status.SUSPECT:
-        return ConfirmationResult(Confirmation.HELD, campaign, signature.receipt)
-    return ConfirmationResult(Confirmation.CONFIRMED, campaign, signature.receipt)
+    outcome = (
+        Confirmation.HELD
+        if signature.status == Signature.Status.SUSPECT
+        else Confirmation.CONFIRMED
+    )
+    return ConfirmationResult(outcome, campaign, signature.receipt, figures)
 
 
 def count_moved(campaign: Campaign) -> None:

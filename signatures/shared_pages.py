@@ -115,14 +115,17 @@ def page_version(campaign: Campaign) -> str:
     return f"{campaign.is_open()}|{campaign.has_ended()}|{pause}"
 
 
-def _parts_filled(page: str, campaign: Campaign) -> str:
-    """Each figures part of a kept page, rendered with the figures as they
-    are now (kept while they are)."""
+def _parts_filled(page: str, campaign: Campaign, figures: tallies.Figures | None) -> str:
+    """Each figures part of a kept page, rendered with `figures`, or the
+    figures as they are now (kept while they are)."""
     names = set(PART.findall(page))
     if not names:
         return page
-    figures = tallies.figures(campaign)
-    version = figures.updated_at.isoformat()
+    figures = figures or tallies.figures(campaign)
+    version = figures.version
+    # Signers' own figures (with their signature added) are kept apart from
+    # readers': each key keeps one version, and readers' would be thrown out.
+    kind = "own" if figures.own else "shared"
     language = get_language()
     for name in names:
 
@@ -130,7 +133,7 @@ def _parts_filled(page: str, campaign: Campaign) -> str:
             context = figures_context(campaign, figures)
             return mark_safe(render_to_string(name, context))  # noqa: S308 # nosec B308 B703 - our templates rendered it
 
-        part = published_rendered(campaign, f"part:{name}:{language}", rendered, version)
+        part = published_rendered(campaign, f"part:{name}:{kind}:{language}", rendered, version)
         page = page.replace(f"{PARTS}[{name}]", str(part))
     return page
 
@@ -144,6 +147,7 @@ def reader_page(
     same_at_every_address: bool = False,
     status: int = 200,
     fills: dict[str, str] | None = None,
+    figures: tallies.Figures | None = None,
 ) -> HttpResponse:
     """The page `render(shared)` makes: rendered for this request alone
     (`shared` False) unless it is the same for every reader; then rendered
@@ -152,7 +156,8 @@ def reader_page(
     per address and language, or per language alone when
     `same_at_every_address` (a confirmation link's page: the link's token
     is in its address, and the page says nothing of it). `fills`: more
-    placeholders the kept page holds, and this request's (plain text) values."""
+    placeholders the kept page holds, and this request's (plain text) values.
+    `figures`: what its figures parts show, if not the campaign's kept ones."""
     if not same_for_every_reader(request):
         return render(False)
 
@@ -162,7 +167,7 @@ def reader_page(
     address = "" if same_at_every_address else request.get_full_path()
     key = f"page:{name}:{get_language()}:{address}"
     page = _parts_filled(
-        str(published_rendered(campaign, key, rendered, page_version(campaign))), campaign
+        str(published_rendered(campaign, key, rendered, page_version(campaign))), campaign, figures
     )
     if NONCE in page:
         page = page.replace(NONCE, str(request.csp_nonce))  # type: ignore[attr-defined]

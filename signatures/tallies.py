@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -40,27 +40,99 @@ class Figures:
     goal: int
     updated_at: datetime
     recent_signers: list[tuple[str, str]] = field(default_factory=list)  # (name, country)
+    # Which transactions the count saw: PostgreSQL's snapshot of the statement
+    # that read it ("xmin:xmax:running,..."), and the id of the transaction
+    # that read it if it had one; "" and None where the database has neither.
+    snapshot: str = ""
+    reader: int | None = None
+    # A signer's own change, added to figures counted before it committed
+    # (figures_with): "country:delta"; "" for figures as counted.
+    own: str = ""
+
+    @property
+    def version(self) -> str:
+        """Changes whenever what the figures show may have changed."""
+        return f"{self.updated_at.isoformat()}{self.own}"
+
+    def sees(self, transaction: int) -> bool | None:
+        """Whether the count saw `transaction`, one that committed before
+        the count was read: PostgreSQL's rule (pg_visible_in_snapshot) for
+        a committed transaction. False without a snapshot; None when the
+        count was read by that transaction itself, before or after its
+        change (a test runs its requests in one transaction)."""
+        if transaction == self.reader:
+            return None
+        if not self.snapshot:
+            return False
+        low, high, running = self.snapshot.split(":")
+        if transaction < int(low):
+            return True
+        return transaction < int(high) and str(transaction) not in running.split(",")
 
 
-def stored_counts(campaign_id: int) -> dict[str, int]:
-    """The count by country the site shows (before caching): the stored
-    tallies plus the deltas not folded yet."""
+@dataclass(frozen=True)
+class CountChange:
+    """What a signer's transaction did to the count, for the page that
+    follows it: `transaction`, PostgreSQL's id of that transaction (None on
+    another database)."""
+
+    country: str
+    delta: int
+    transaction: int | None
+
+
+@dataclass(frozen=True)
+class _Counted:
+    counts: dict[str, int]
+    snapshot: str
+    reader: int | None
+
+
+def _counts_read(campaign_id: int) -> _Counted:
+    """The count by country the site shows (before caching), and what it
+    saw (Figures.snapshot and .reader)."""
     # One statement, one snapshot: a fold moving deltas into a tally commits
     # atomically, so this never sees a delta both folded and unfolded.
+    # pg_current_snapshot() is that statement's snapshot.
+    if connection.vendor == "postgresql":
+        seen = "pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text"
+    else:
+        seen = "'', NULL"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT country, SUM(n) FROM (
+            SELECT country, SUM(n), NULL, NULL FROM (
                 SELECT country, confirmed AS n FROM {CountryTally._meta.db_table}
                 WHERE campaign_id = %s
                 UNION ALL
                 SELECT country, delta AS n FROM {TallyDelta._meta.db_table}
                 WHERE campaign_id = %s
             ) AS counts GROUP BY country
-            """,  # noqa: S608  # nosec B608 - table names come from our models
+            UNION ALL
+            SELECT NULL, NULL, {seen}
+            """,  # noqa: S608  # nosec B608 - table and function names are ours
             [campaign_id, campaign_id],
         )
-        return {country: int(total) for country, total in cursor.fetchall() if total}
+        rows = cursor.fetchall()
+    [(snapshot, reader)] = [row[2:] for row in rows if row[0] is None]
+    return _Counted(
+        counts={row[0]: int(row[1]) for row in rows if row[0] is not None and row[1]},
+        snapshot=snapshot,
+        reader=None if reader is None else int(reader),
+    )
+
+
+def stored_counts(campaign_id: int) -> dict[str, int]:
+    """The count by country the site shows (before caching): the stored
+    tallies plus the deltas not folded yet."""
+    return _counts_read(campaign_id).counts
+
+
+def _by_country(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(
+        ((country, count) for country, count in counts.items() if count > 0),
+        key=lambda item: (-item[1], item[0]),
+    )
 
 
 # Read after every confirmation (figures_forget): written once per process.
@@ -75,19 +147,17 @@ RECENT_SIGNERS = CompiledRead(
 
 
 def figures_compute(campaign: Campaign) -> Figures:
-    counts = stored_counts(campaign.pk)
-    total = sum(counts.values())
-    by_country = sorted(
-        ((country, count) for country, count in counts.items() if count > 0),
-        key=lambda item: (-item[1], item[0]),
-    )
+    counted = _counts_read(campaign.pk)
+    total = sum(counted.counts.values())
     recent = RECENT_SIGNERS.rows(campaign.pk)
     return Figures(
         total=total,
-        by_country=by_country,
+        by_country=_by_country(counted.counts),
         goal=campaign.goal_for(total),
         updated_at=timezone.now(),
         recent_signers=[(name, str(country)) for name, country in recent],
+        snapshot=counted.snapshot,
+        reader=counted.reader,
     )
 
 
@@ -105,6 +175,58 @@ def figures(campaign: Campaign) -> Figures:
 
 def figures_forget(campaign: Campaign) -> None:
     cache.delete(f"signatures:figures:{campaign.pk}")
+
+
+def count_change(country: str, delta: int) -> CountChange:
+    """The change the current transaction makes to the count, to show on
+    the page that follows it (figures_with). Call it inside the transaction."""
+    transaction_id = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()::text")
+            transaction_id = int(cursor.fetchone()[0])
+    return CountChange(country=country, delta=delta, transaction=transaction_id)
+
+
+def figures_with(campaign: Campaign, change: CountChange) -> Figures:
+    """The public figures with a signer's own change in them, after it
+    committed: the signer sees themselves counted at once, while readers'
+    figures are recounted on their timer, not on every signature.
+
+    The kept figures when their count saw the change; else those figures
+    plus the change (exact: the count they saw, and this signer). Without a
+    transaction id to look for, or kept figures that tell, counted afresh."""
+    if change.transaction is None:
+        return figures_compute(campaign)
+    shown = figures(campaign)
+    seen = shown.sees(change.transaction)
+    if seen is None:
+        return figures_compute(campaign)
+    if seen:
+        return shown
+    counts = dict(shown.by_country)
+    counts[change.country] = counts.get(change.country, 0) + change.delta
+    total = shown.total + change.delta
+    return replace(
+        shown,
+        total=total,
+        by_country=_by_country(counts),
+        goal=campaign.goal_for(total),
+        snapshot="",
+        reader=None,
+        own=f"{shown.own}+{change.country}:{change.delta}",
+    )
+
+
+def figures_after(campaign: Campaign, counted_at: datetime | None) -> Figures:
+    """The figures for a signer whose signature was counted at `counted_at`
+    by another request (a second click on a confirmation link): counted
+    afresh while kept figures may be from before it, else the kept ones."""
+    if counted_at is not None and timezone.now() - counted_at < timedelta(
+        seconds=FIGURES_CACHE_SECONDS + 1
+    ):
+        return figures_compute(campaign)
+    return figures(campaign)
 
 
 def _tally_add(campaign_id: int, country: str, amount: int) -> None:

@@ -63,10 +63,11 @@ def share_links(campaign: Campaign) -> dict[str, str]:
     }
 
 
-def campaign_context(campaign: Campaign) -> dict[str, Any]:
-    """What every page about a campaign shows: texts, figures, sharing."""
+def campaign_context(campaign: Campaign, figures: tallies.Figures | None = None) -> dict[str, Any]:
+    """What every page about a campaign shows: texts, figures (`figures`,
+    or the campaign's as they are now), sharing."""
     language = get_language() or settings.LANGUAGE_CODE
-    return shared_pages.figures_context(campaign) | {
+    return shared_pages.figures_context(campaign, figures) | {
         "has_ended": campaign.has_ended(),
         "share": share_links(campaign),
         "og_locale": "km_KH" if language == "km" else "en_GB",
@@ -293,7 +294,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 
     def page(shared: bool) -> HttpResponse:
         placeholders = shared_pages.PLACEHOLDERS if shared else {}
-        context = campaign_context(campaign) | {"outcome": outcome} | placeholders
+        context = campaign_context(campaign, result.figures) | {"outcome": outcome} | placeholders
         context["receipt"] = shared_pages.RECEIPT if shared else receipt
         return render(request, "signatures/confirmed.html", context, status=status)
 
@@ -305,6 +306,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         same_at_every_address=True,
         status=status,
         fills={shared_pages.RECEIPT: receipt},
+        figures=result.figures,
     )
 
 

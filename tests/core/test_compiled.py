@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
@@ -35,6 +35,31 @@ def test_a_read_gives_the_models_instance_with_converted_fields_and_its_annotati
     assert read.campaign_slug == campaign.slug  # type: ignore[attr-defined]
     assert read.created_at == Signature.objects.get(pk=signature.pk).created_at
     assert READ.first(signature.pk + 1000) is None
+
+
+def test_the_first_run_and_the_later_ones_make_the_same_instance_as_the_orm() -> None:
+    """The first run of a read goes through RawQuerySet; later runs make the
+    instance from the kept plan: every field, converted, and the annotation
+    come out the same either way, and as the ORM's own get() gives them."""
+    campaign = make_campaign()
+    signature = make_signature(
+        campaign, email="sok@example.org", answers={"a": "ខ្មែរ"}, country="KH", city="Phnom Penh"
+    )
+    fresh = CompiledRead(
+        lambda pk: Signature.objects.annotate(campaign_slug=F("campaign__slug")).filter(pk=pk)[:1]
+    )
+
+    first, later = fresh.first(signature.pk), fresh.first(signature.pk)
+
+    expected = Signature.objects.get(pk=signature.pk)
+    for read in (first, later):
+        assert read is not None
+        for field in Signature._meta.concrete_fields:
+            assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+        assert read.campaign_slug == campaign.slug  # type: ignore[attr-defined]
+        assert read._state.adding is False and read._state.db == "default"
+    assert later is not None and type(later.answers) is dict and later.email == "sok@example.org"
+    assert fresh.first(signature.pk + 1000) is None
 
 
 def test_each_call_reads_its_own_row_with_the_sql_written_once() -> None:
