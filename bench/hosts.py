@@ -33,7 +33,8 @@ when every one passes; no time is asserted, the delays are for people):
   confirm links are followed on either host (a few twice, on both).
 - figures cache across hosts: one confirmation through host A is in host
   B's figures.json after the measured delay (documented: cached in Redis
-  for a few seconds, forgotten on every confirmation).
+  for a few seconds and recounted on that timer; the confirmation's own
+  page counts its signer at once).
 - counts: host A's and host B's figures.json, the stored tallies, a true
   COUNT of confirmed signatures and the distinct signers who confirmed all
   equal the distinct signers who submitted.
@@ -520,7 +521,7 @@ def _check_figures_cache(hosts: dict[str, signing.Stack], load: Load) -> Check:
         f"confirmed via host A (HTTP {status}); host B's figures.json counted it from"
         + (f" {seen:.2f} s" if seen is not None else f" never within {deadline:.0f} s")
         + (f", last old figure at {stale:.2f} s" if stale is not None else ", never an old one")
-        + f" (documented: cached {FIGURES_CACHE_SECONDS} s in Redis, forgotten on a confirmation)",
+        + f" (documented: cached {FIGURES_CACHE_SECONDS} s in Redis, recounted on that timer)",
     )
 
 

@@ -15,9 +15,9 @@ The figures (the count, the countries, the recent signers) change with
 every confirmation, far more often than the page: they are parts of their
 own (`{% per_request %}`), kept apart with the figures they show and put
 into the kept page by each request. So a flood of confirmations re-renders
-a few small parts, not every page; and the page after confirming, the
-confirmation's own page included, still counts the signer (a confirmation
-forgets the figures).
+a few small parts, not every page; and the confirmation's own page counts
+its signer at once, with figures of its own (tallies.figures_with; its
+parts are kept apart from the readers').
 
 Django's CSRF protection stays as it is: the token is filled in per
 request, and asking for it sets the reader's cookie as rendering would.
