@@ -46,7 +46,7 @@ class Figures:
     snapshot: str = ""
     reader: int | None = None
     # A signer's own change, added to figures counted before it committed
-    # (figures_with): "country:delta"; "" for figures as counted.
+    # (figures_with): "+country:delta"; "" for figures as counted.
     own: str = ""
 
     @property
@@ -135,7 +135,7 @@ def _by_country(counts: dict[str, int]) -> list[tuple[str, int]]:
     )
 
 
-# Read after every confirmation (figures_forget): written once per process.
+# Read at every recount of the figures: written once per process.
 RECENT_SIGNERS = CompiledRead(
     lambda campaign_id: (
         Signature.objects.public()
