@@ -247,6 +247,11 @@ class Signature(models.Model):
     def is_counted(self) -> bool:
         return self.status in self.COUNTED
 
+    @property
+    def counted_country(self) -> str:
+        """The country the signature counts under ("" for none)."""
+        return str(self.country or "")
+
     def _change(
         self,
         allowed_from: set[str],
@@ -305,7 +310,7 @@ class Signature(models.Model):
             TallyDelta,
             {
                 "campaign": self.campaign_id,
-                "country": str(self.country or ""),
+                "country": self.counted_country,
                 "delta": delta,
                 "created_at": timezone.now(),
             },

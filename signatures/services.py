@@ -455,7 +455,7 @@ def signature_confirm(*, token: str) -> ConfirmationResult:
         change = None
         if signature.confirm(held_lock=True) and signature.is_counted:
             # Counted now, by this request (a suspect one is held, uncounted).
-            change = tallies.count_change(str(signature.country or ""), 1)
+            change = tallies.count_change(signature.counted_country, 1)
     # Committed: readers' figures follow on their timer; this signer's page
     # shows them counted at once.
     if change is not None:
@@ -473,8 +473,11 @@ def signature_confirm(*, token: str) -> ConfirmationResult:
 
 
 def count_moved(campaign: Campaign) -> None:
-    # The page that follows must show the signer's own change, not the figures
-    # cached a moment before it (readers share the recomputed ones).
+    # A withdrawal, an erasure or a correction: the page that follows shows
+    # the figures recounted, not those kept a moment before (readers share
+    # the recount). A confirmation leaves readers' figures to their timer
+    # and shows its signer counted by itself (signature_confirm,
+    # signatures.telegram): signatures arrive far more often than these.
     transaction.on_commit(lambda: tallies.figures_forget(campaign))
 
 

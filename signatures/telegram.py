@@ -194,8 +194,9 @@ def _start(conversation: _Conversation, *, token: str) -> None:
         # This Telegram account already has a standing signature here.
         conversation.answer("already_signed", language, campaign=campaign, count=_count(campaign))
         return
-    if signature.confirm(held_lock=True):
-        services.count_moved(campaign)
+    # As a confirmation link's: readers' figures follow on their timer; the
+    # answer counts this signer (_count reads in this transaction).
+    signature.confirm(held_lock=True)
     with translation.override(language if language in LANGUAGES else conversation.language):
         # The campaign's address in the signer's language, as the answer's words are.
         campaign_url = settings.SITE_URL + campaign.get_absolute_url()
