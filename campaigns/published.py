@@ -5,7 +5,8 @@ moment readers outnumber signers ten to one: loading the campaign and then
 its questions for each request was two of the page's queries, and rendering
 the fresh signing form (the same for every reader in a language) was the
 largest part of its CPU. Each process keeps a public campaign, with its
-questions and what is rendered from them alone, for PUBLISHED_TTL_SECONDS.
+questions and what is made from them alone (rendered HTML, a signing
+form's fields), for PUBLISHED_TTL_SECONDS.
 A save or delete in this process forgets it at once (campaigns.apps); other
 processes see the change within the TTL, as with the signing rules
 (signatures.policy).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from django.http import Http404
 from django.utils.safestring import SafeString
@@ -26,13 +28,14 @@ from campaigns.models import Campaign
 from core.kept import KeptForAWhile
 
 PUBLISHED_TTL_SECONDS = 5.0
+Value = TypeVar("Value")
 
 
 @dataclass
 class _Published:
     campaign: Campaign | None  # None: no public campaign has this slug
-    # key: (version, text)
-    rendered: dict[str, tuple[str, SafeString]] = field(default_factory=dict)
+    # key: (version, value)
+    kept: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
 
 _published: KeptForAWhile[_Published] = KeptForAWhile(PUBLISHED_TTL_SECONDS)
@@ -52,21 +55,29 @@ def published_campaign(slug: str) -> Campaign:
     return published.campaign
 
 
+def published_kept(
+    campaign: Campaign, key: str, make: Callable[[], Value], version: str = ""
+) -> Value:
+    """`make()`, kept with the campaign while it is kept: only for what
+    depends on the campaign, its questions, `key` (the language, say) and
+    `version` alone (the figures shown). A new version replaces the old one,
+    so a key keeps one value at most. A campaign loaded elsewhere gets a
+    value made afresh every time. What is kept is shared by the requests of
+    this process, as the campaign is: never changed once made."""
+    published = _published.peek(campaign.slug)
+    if published is None or published.campaign is not campaign:
+        return make()
+    kept = published.kept.get(key)
+    if kept is None or kept[0] != version:
+        kept = published.kept[key] = (version, make())
+    return cast(Value, kept[1])
+
+
 def published_rendered(
     campaign: Campaign, key: str, render: Callable[[], SafeString], version: str = ""
 ) -> SafeString:
-    """`render()`, kept with the campaign while it is kept: only for what
-    depends on the campaign, its questions, `key` (the language) and
-    `version` alone (the figures shown). A new version replaces the old one,
-    so a key keeps one text at most. A campaign loaded elsewhere is rendered
-    afresh every time."""
-    published = _published.peek(campaign.slug)
-    if published is None or published.campaign is not campaign:
-        return render()
-    kept = published.rendered.get(key)
-    if kept is None or kept[0] != version:
-        kept = published.rendered[key] = (version, render())
-    return kept[1]
+    """HTML kept with the campaign (published_kept)."""
+    return published_kept(campaign, f"html:{key}", render, version)
 
 
 def forget_published() -> None:

@@ -4,18 +4,21 @@ The cache only ever holds things we can recompute (public figures, rate-limit
 counters), so a Redis outage must slow pages down, never break them: signing
 keeps working and stores signatures while Redis restarts (issue 6). Errors are
 logged, at most once every few seconds per process, and reads return the
-default; django-ratelimit then fails open (RATELIMIT_FAIL_OPEN in settings).
+default; the signing rate limits then fail open (core.marks).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
+
+from core.marks import Marked
 
 logger = logging.getLogger(__name__)
 LOG_EVERY_SECONDS = 10.0
@@ -37,12 +40,61 @@ class ReusingRedisCacheClient(RedisCacheClient):
         return client
 
 
+# core.marks in one round trip. KEYS: the claims, then the windows; ARGV[1]:
+# how many claims; then each key's seconds. A window's expiry is set by its
+# first count, and set again should a key ever be found without one (else
+# that address would stay over its limit for good).
+MARKS_SCRIPT = """
+local claims = tonumber(ARGV[1])
+local result = {}
+for i, key in ipairs(KEYS) do
+  local seconds = ARGV[i + 1]
+  if i <= claims then
+    result[i] = redis.call('SET', key, 1, 'NX', 'EX', seconds) and 1 or 0
+  else
+    local count = redis.call('INCR', key)
+    if count == 1 or redis.call('TTL', key) < 0 then
+      redis.call('EXPIRE', key, seconds)
+    end
+    result[i] = count
+  end
+end
+return result
+"""
+
+
 class ForgivingRedisCache(RedisCache):
     _last_logged = 0.0
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+        self._marks_script: Any = None
+
+    def marks_make(self, *, claims: Mapping[str, int], windows: Mapping[str, int]) -> Marked:
+        """core.marks.marks_make, as one script run in Redis. Unreachable:
+        every claim is first and every count zero (fail open)."""
+        keys = [*claims, *windows]
+        try:
+            client = self._cache.get_client(write=True)
+            if self._marks_script is None:
+                self._marks_script = client.register_script(MARKS_SCRIPT)
+            # EVALSHA; Redis restarted empty answers NOSCRIPT and redis-py
+            # loads the script again.
+            result = self._marks_script(
+                keys=[self.make_and_validate_key(key) for key in keys],
+                args=[len(claims), *claims.values(), *windows.values()],
+                client=client,
+            )
+        except RedisError as error:
+            self._unavailable("marks", error)
+            return Marked(first_claims=frozenset(claims), counts=dict.fromkeys(windows, 0))
+        return Marked(
+            first_claims=frozenset(
+                key for key, first in zip(claims, result[: len(claims)], strict=True) if first
+            ),
+            counts=dict(zip(windows, result[len(claims) :], strict=True)),
+        )
 
     def _unavailable(self, operation: str, error: Exception) -> None:
         now = time.monotonic()

@@ -323,6 +323,12 @@ SIGNATURE_UNCONFIRMED_PURGE_DAYS = env.int("SIGNATURE_UNCONFIRMED_PURGE_DAYS", d
 SIGNATURE_MIN_FILL_SECONDS = env.int("SIGNATURE_MIN_FILL_SECONDS", default=3)
 SIGNATURE_RATE_BURST = env.str("SIGNATURE_RATE_BURST", default="10/m")
 SIGNATURE_RATE_SUSTAINED = env.str("SIGNATURE_RATE_SUSTAINED", default="60/h")
+for _rate in (SIGNATURE_RATE_BURST, SIGNATURE_RATE_SUSTAINED):
+    # As signatures.policy.rate_window reads them: "10/m", "100/5m".
+    if not re.fullmatch(r"[0-9]+/([1-9][0-9]*)?[smhd]", _rate):
+        raise ImproperlyConfigured(
+            f'A signing rate must read like "10/m" or "60/h", not {_rate!r}.'
+        )
 # IPv6 signers are limited per network of this many bits (a home or server
 # usually holds a whole /64), IPv4 signers per address. Staff sign-in too.
 SIGNATURE_RATE_IPV6_PREFIX = env.int("SIGNATURE_RATE_IPV6_PREFIX", default=64)
@@ -352,9 +358,6 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # address and five of them lock out all staff.
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 ALLAUTH_RATE_LIMIT_IPV6_PREFIX = SIGNATURE_RATE_IPV6_PREFIX
-RATELIMIT_USE_CACHE = "default"
-# Redis down: let people sign (stored, counted) rather than hold everyone as suspect.
-RATELIMIT_FAIL_OPEN = True
 
 # --- Logging --------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

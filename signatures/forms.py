@@ -22,7 +22,7 @@ from phonenumbers import ValidationResult
 
 from campaigns.models import Campaign, Question
 from campaigns.provinces import province_choices
-from campaigns.published import published_rendered
+from campaigns.published import published_kept, published_rendered
 from core import telegram_api
 from core.bilingual import localized
 from core.spreadsheet import starts_like_formula
@@ -32,7 +32,6 @@ from signatures.countries import country_name as country_name  # views import it
 from signatures.models import UTM_KEYS, Signature
 
 FORM_TOKEN_SALT = "signatures.form"  # nosec B105 # noqa: S105 - a salt, not a secret
-FORM_TOKEN_MAX_AGE = 7 * 24 * 3600
 YES, NO = "yes", "no"
 # Marks that end a sentence or a question in English and Khmer (។ ៕ ៖).
 SENTENCE_ENDS = (".", "?", "!", ":", "\u17d4", "\u17d5", "\u17d6")
@@ -298,41 +297,26 @@ class SignatureForm(forms.Form):
 
     def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
+        # Django deep-copies a form's fields for every form, so that a form
+        # may change its own: a fifth of the sign POST's CPU. A signing form
+        # never changes them once they are set up for its campaign, language
+        # and confirmation channels, so forms built for these share one set
+        # while the campaign is kept (campaigns.published).
+        by_telegram = telegram_api.enabled()
+        self.base_fields = published_kept(  # type: ignore[misc]  # this form's, not the class's
+            campaign,
+            f"signing-fields:{get_language()}:{by_telegram}",
+            lambda: _SharedFields(_fields_set_up(campaign, by_telegram=by_telegram)),
+        )
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        self.questions = list(campaign.questions.all())
         self.bot_reason = ""
         self.suspect_reason = ""
         self.referrer = ""
         self.utm: dict[str, str] = {}
         self.telegram_token = ""  # noqa: S105 # nosec B105 - the start token, set by clean()
-        if telegram_api.enabled():
-            # Confirming by Telegram needs no address; clean() asks for one
-            # when the signer confirms by e-mail.
-            self.fields["email"].required = False
-            self.fields["email"].help_text = _(
-                "If you confirm by e-mail, we send you a link. It is never published."
-            )
-            self.fields["wants_updates"].label = _(
-                "Send me news about this campaign, by e-mail or Telegram as I confirm"
-            )
-        else:
-            del self.fields["confirm_by"]
-        if not campaign.ask_phone:
-            del self.fields["phone"]
-        if not campaign.ask_city:
-            del self.fields["city"]
-        if campaign.ask_province:
-            province_field = self.fields["province"]
-            assert isinstance(province_field, forms.ChoiceField)
-            province_field.choices = [("", _("Choose a province")), *province_choices()]
-        else:
-            del self.fields["province"]
-        self.questions = list(campaign.questions.all())
-        for question in self.questions:
-            self.fields[f"question_{question.key}"] = _question_field(question)
-        # Keep the consent and opt-ins after the campaign's own questions.
-        for name in ("consent", "show_publicly", "wants_updates", "website", "form_token"):
-            self.fields[name] = self.fields.pop(name)
+        self.claimed_token = ""  # noqa: S105 # nosec B105 - a form token to claim, set by clean()
 
     def fields_html(self) -> SafeString:
         """The fields as the page shows them. A fresh form's are the same for
@@ -397,7 +381,7 @@ class SignatureForm(forms.Form):
         token = cleaned.get("form_token") or ""
         genuine = True  # one of our tokens, fresh or expired
         try:
-            landing = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+            landing = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=policy.FORM_TOKEN_MAX_AGE)
         except signing.SignatureExpired:
             landing = None  # a page left open for days: a person, not a bot
         except signing.BadSignature:
@@ -429,8 +413,9 @@ class SignatureForm(forms.Form):
                 )
                 self.data = data
         elif genuine and not self.bot_reason:
-            reuse = policy.form_token_reuse_suspect_reason(token=token, max_age=FORM_TOKEN_MAX_AGE)
-            self.suspect_reason = reuse or self.suspect_reason
+            # Its first use is claimed with the rate limits, in one round
+            # trip to the cache (services.submission_screen).
+            self.claimed_token = token
         return cleaned
 
     @property
@@ -464,3 +449,45 @@ class SignatureForm(forms.Form):
             "referrer": self.referrer,
             "utm": self.utm,
         }
+
+
+class _SharedFields(dict[str, forms.Field]):
+    """Fields set up once and shared by the forms built from them: a form
+    gets a dict of its own holding the same fields (Django deep-copies a
+    form's base fields; these copy shallow)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return dict(self)
+
+
+def _fields_set_up(campaign: Campaign, *, by_telegram: bool) -> dict[str, forms.Field]:
+    """A signing form's fields for this campaign in the current language:
+    what the campaign asks, its questions, and the consent and opt-ins last."""
+    fields = copy.deepcopy(SignatureForm.base_fields)
+    if by_telegram:
+        # Confirming by Telegram needs no address; clean() asks for one
+        # when the signer confirms by e-mail.
+        fields["email"].required = False
+        fields["email"].help_text = _(
+            "If you confirm by e-mail, we send you a link. It is never published."
+        )
+        fields["wants_updates"].label = _(
+            "Send me news about this campaign, by e-mail or Telegram as I confirm"
+        )
+    else:
+        del fields["confirm_by"]
+    if not campaign.ask_phone:
+        del fields["phone"]
+    if not campaign.ask_city:
+        del fields["city"]
+    if campaign.ask_province:
+        province_field = fields["province"]
+        assert isinstance(province_field, forms.ChoiceField)
+        province_field.choices = [("", _("Choose a province")), *province_choices()]
+    else:
+        del fields["province"]
+    for question in campaign.questions.all():
+        fields[f"question_{question.key}"] = _question_field(question)
+    for name in ("consent", "show_publicly", "wants_updates", "website", "form_token"):
+        fields[name] = fields.pop(name)
+    return fields

@@ -705,8 +705,14 @@ class SigningSettings(models.Model):
 
 
 def _valid_rate(value: str) -> bool:
+    """As signatures.policy.rate_window reads a rate: "10/m", "100/5m"."""
     count, _slash, period = value.partition("/")
-    return count.isdigit() and period.lstrip("0123456789") in {"s", "m", "h", "d"}
+    multiple, unit = period[:-1], period[-1:]
+    return (
+        count.isdigit()
+        and unit in {"s", "m", "h", "d"}
+        and (multiple == "" or (multiple.isdigit() and int(multiple) > 0))
+    )
 
 
 class RuleAction(models.TextChoices):

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from core.bilingual import localized
 from core.kept import KeptForAWhile
+from core.marks import marks_make
 from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
 
 # The rules are read on every signature; under a flood that was four queries
@@ -45,7 +45,7 @@ def forget_rules() -> None:
 
 @dataclass(frozen=True)
 class RateLimits:
-    burst: str  # django-ratelimit rate, e.g. "10/m"
+    burst: str  # a rate (rate_window), e.g. "10/m"
     sustained: str  # e.g. "60/h"
 
 
@@ -96,28 +96,60 @@ def fill_time_suspect_reason(*, shown_at: float, now: float | None = None) -> st
 
 
 REPLAYED_FORM_REASON = "form sent with a token already used (a page replayed, or a bot)"
+OVER_RATE_LIMIT_REASON = "over the rate limit for its IP address"
+# A form's token is good this long after the page was shown, and its first
+# use is remembered as long.
+FORM_TOKEN_MAX_AGE = 7 * 24 * 3600
+RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def form_token_reuse_suspect_reason(*, token: str, max_age: int) -> str:
-    """Why a form whose token was already used once is held for review, or ""
-    the first time a token is used.
+def rate_window(rate: str) -> tuple[int, int]:
+    """("10/m") → (10, 60): how many signatures, in how many seconds. A
+    number before the unit multiplies it: "100/5m" is 100 in 300 s."""
+    count, _slash, period = rate.partition("/")
+    multiple, unit = period[:-1], period[-1:]
+    return int(count), int(multiple or 1) * RATE_UNITS[unit]
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What a submission's marks in the cache say about it."""
+
+    token_reused: bool
+    over_rate_limit: bool
+
+
+def submission_marks(*, form_token: str, client: str) -> Marks:
+    """Mark a submission in the cache, in one round trip (core.marks): its
+    form token's first use, and one more signature from `client` (an IPv4
+    address, an IPv6 network) in each rate-limit window. Every window counts
+    the submission, even once another is exceeded.
 
     One page, one signature: a bot that loads the form once and replays its
     token (20,000 times, in one test) would otherwise pass the fill-time rule
-    on every submission after the first. The first use wins atomically
-    (cache.add), whatever the number of web processes. Held, never dropped:
-    a double click sends the same token twice, and nothing tells the sender.
-    A form shown again after an error carries a fresh token
-    (signatures.forms), so correcting a mistake is not a reuse.
+    on every submission after the first. The first use wins atomically,
+    whatever the number of web processes. A reuse is held, never dropped: a
+    double click sends the same token twice, and nothing tells the sender. A
+    form shown again after an error carries a fresh token (signatures.forms),
+    so correcting a mistake is not a reuse. `form_token` "": nothing to claim
+    (no valid token). With the cache unreachable, nothing is a reuse or over
+    a limit: people sign while Redis restarts.
     """
-    key = "signatures:form-token:" + hashlib.sha256(token.encode()).hexdigest()[:40]
-    if cache.add(key, 1, timeout=max_age):
-        return ""
-    # While Redis is down, add() fails and get() misses (config.cache): let
-    # people sign rather than hold everyone, as the rate limits do.
-    if cache.get(key) is None:
-        return ""
-    return REPLAYED_FORM_REASON
+    limits = rate_limits()
+    claims = {}
+    if form_token:
+        token_key = "signatures:form-token:" + hashlib.sha256(form_token.encode()).hexdigest()[:40]
+        claims[token_key] = FORM_TOKEN_MAX_AGE
+    windows, allowed = {}, {}
+    for name, rate in (("burst", limits.burst), ("sustained", limits.sustained)):
+        count, seconds = rate_window(rate)
+        key = f"signatures:rate:{name}:{seconds}:{client}"
+        windows[key], allowed[key] = seconds, count
+    marked = marks_make(claims=claims, windows=windows)
+    return Marks(
+        token_reused=bool(claims) and not marked.first_claims,
+        over_rate_limit=any(marked.counts[key] > allowed[key] for key in windows),
+    )
 
 
 def submission_verdict(*, campaign: Campaign, email_domain: str, ip_address: str | None) -> Verdict:

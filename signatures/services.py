@@ -16,7 +16,6 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django_ratelimit.core import is_ratelimited
 
 from campaigns.models import Campaign
 from core import countlog
@@ -50,32 +49,30 @@ class Screening:
     suspect_reason: str = ""
 
 
-def _ip_key(group: str, request: HttpRequest) -> str:
-    """IPv4 clients are limited by address, IPv6 clients by their network."""
-    network = client_network(request, ipv6_prefix=settings.SIGNATURE_RATE_IPV6_PREFIX)
-    return network or "unknown"
-
-
 def submission_screen(
-    *, request: HttpRequest, campaign: Campaign, email: str, suspect_reason: str = ""
+    *,
+    request: HttpRequest,
+    campaign: Campaign,
+    email: str,
+    suspect_reason: str = "",
+    form_token: str = "",
 ) -> Screening:
-    """Rate limits per IP and the organisers' rules (signatures.policy)."""
+    """The organisers' rules (signatures.policy), then the marks the
+    submission leaves: its form token's first use (`form_token`, "" for
+    none) and the rate limits of its client, IPv4 clients by address and
+    IPv6 clients by network."""
     ip_address = client_ip(request)
     verdict = policy.submission_verdict(
         campaign=campaign, email_domain=identity.email_domain(email), ip_address=ip_address
     )
     if verdict.blocked:
         return Screening(store=False)
-    limits = policy.rate_limits()
-    over_limit = False
-    for rate in (limits.burst, limits.sustained):
-        # Count the request against every window, even once one is exceeded.
-        if is_ratelimited(
-            request, group="signatures.sign", key=_ip_key, rate=rate, method="POST", increment=True
-        ):
-            over_limit = True
-    if over_limit:
-        return Screening(suspect_reason="over the rate limit for its IP address")
+    client = client_network(request, ipv6_prefix=settings.SIGNATURE_RATE_IPV6_PREFIX)
+    marks = policy.submission_marks(form_token=form_token, client=client or "unknown")
+    if marks.over_rate_limit:
+        return Screening(suspect_reason=policy.OVER_RATE_LIMIT_REASON)
+    if marks.token_reused:
+        suspect_reason = policy.REPLAYED_FORM_REASON
     return Screening(suspect_reason=verdict.suspect_reason or suspect_reason)
 
 

@@ -200,6 +200,7 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
             campaign=campaign,
             email=form.cleaned_data["email"],
             suspect_reason=form.suspect_reason,
+            form_token=form.claimed_token,
         )
         if screening.store:
             services.submission_receive(

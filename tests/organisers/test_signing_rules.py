@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
 from core import roles
 from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
-from signatures.policy import rate_limits, signing_pause_message, submission_verdict
+from signatures.policy import (
+    rate_limits,
+    rate_window,
+    signing_pause_message,
+    submission_marks,
+    submission_verdict,
+)
 from tests.factories import make_campaign, make_staff, sign_in
+
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
@@ -63,6 +78,56 @@ def test_rate_limits_come_from_the_admin_or_else_from_settings(settings: object)
     assert rate_limits().burst == settings.SIGNATURE_RATE_BURST  # type: ignore[attr-defined]
     SigningSettings.objects.create(rate_burst="3/m", rate_sustained="20/h")
     assert (rate_limits().burst, rate_limits().sustained) == ("3/m", "20/h")
+
+
+@pytest.mark.parametrize(
+    ("rate", "window"),
+    [("10/m", (10, 60)), ("60/h", (60, 3600)), ("100/5m", (100, 300)), ("0/d", (0, 86400))],
+)
+def test_a_rate_reads_as_a_count_in_seconds(rate: str, window: tuple[int, int]) -> None:
+    SigningSettings(rate_burst=rate).full_clean(exclude=["id"])  # raises if refused
+    assert rate_window(rate) == window
+
+
+@pytest.mark.parametrize("rate", ["lots", "10", "10/", "/m", "10/0m", "10/x", "10/-5m", "ten/m"])
+def test_a_rate_that_is_not_a_count_in_seconds_is_refused(rate: str) -> None:
+    with pytest.raises(ValidationError):
+        SigningSettings(rate_burst=rate).full_clean(exclude=["id"])
+
+
+@pytest.mark.parametrize("variable", ["SIGNATURE_RATE_BURST", "SIGNATURE_RATE_SUSTAINED"])
+def test_a_bad_rate_in_the_environment_stops_the_server_at_start(
+    variable: str, tmp_path: Path
+) -> None:
+    dropped = {"DATABASE_URL", "REDIS_URL", "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        **{key: value for key, value in os.environ.items() if key not in dropped},
+        variable: "10/0m",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "A signing rate must read like" in result.stderr and "'10/0m'" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_burst_and_a_sustained_limit_of_the_same_unit_count_apart(settings: Any) -> None:
+    """Two windows of one length are still two windows: each signature
+    counts once in each, not twice in one."""
+    settings.SIGNATURE_RATE_BURST = "2/m"
+    settings.SIGNATURE_RATE_SUSTAINED = "3/m"
+    marks = [submission_marks(form_token="", client="203.0.113.5") for _ in range(4)]
+    assert [mark.over_rate_limit for mark in marks] == [False, False, True, True]
+    settings.SIGNATURE_RATE_BURST = "5/m"
+    marks = [submission_marks(form_token="", client="203.0.113.6") for _ in range(4)]
+    assert [mark.over_rate_limit for mark in marks] == [False, False, False, True]
 
 
 @pytest.mark.django_db

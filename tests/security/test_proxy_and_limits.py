@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
+from redis.connection import Connection
 
 from signatures.services import submission_screen
 from tests.factories import make_campaign
@@ -141,3 +142,26 @@ def test_a_sign_in_with_a_shorter_forwarded_chain_than_the_proxies_is_answered(
         )
         assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.redis
+def test_screening_a_submission_asks_redis_once(
+    one_per_minute: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rules, both rate-limit windows and the form token's first use:
+    one round trip (core.marks), whatever the address's history."""
+    sent: list[bytes] = []
+    send = Connection.send_packed_command
+
+    def counted(connection: Connection, command: Any, check_health: bool = True) -> None:
+        sent.append(command)
+        send(connection, command, check_health)
+
+    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.77")
+    submission_screen(request=request, campaign=one_per_minute, email="a@example.org")
+    monkeypatch.setattr(Connection, "send_packed_command", counted)
+    for token in ("first token", "first token", "second token"):
+        submission_screen(
+            request=request, campaign=one_per_minute, email="a@example.org", form_token=token
+        )
+    assert len(sent) == 3
