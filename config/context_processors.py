@@ -1,17 +1,39 @@
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import translate_url
+from django.urls import get_urlconf, translate_url
 from django.utils.translation import get_language
+
+# Translating a page's address resolves it and reverses it in each language:
+# a fifth of an error page's CPU (a flood of bad forms answers thousands of
+# them). The answer depends on the address, the language and the URLs alone,
+# so each process keeps the most recent ones; a longer address (a query
+# string nobody else sends) is translated afresh rather than kept.
+KEPT_ADDRESS_LENGTH = 512
+
+
+@lru_cache(maxsize=4096)
+def _translated(path: str, code: str, urlconf: str | None, root_urlconf: str) -> str:
+    return translate_url(path, code)
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
     """The site's name and the current page in every language (switcher, hreflang)."""
     path = request.get_full_path()
     current = get_language()
+    kept = len(path) <= KEPT_ADDRESS_LENGTH
+    urlconf, root_urlconf = get_urlconf(), settings.ROOT_URLCONF
     alternates = [
-        {"code": code, "name": name, "url": translate_url(path, code), "current": code == current}
+        {
+            "code": code,
+            "name": name,
+            "url": _translated(path, code, urlconf, root_urlconf)
+            if kept
+            else translate_url(path, code),
+            "current": code == current,
+        }
         for code, name in settings.LANGUAGES
     ]
     return {

@@ -45,6 +45,19 @@ def test_the_switcher_keeps_the_page(client: Client, demo: None) -> None:
     assert ">ខ្មែរ<" in html
 
 
+def test_the_switcher_keeps_each_page_asked_for_again_or_with_a_long_query(
+    client: Client, demo: None
+) -> None:
+    """The translated addresses are kept per process (config.context_processors):
+    each page still gets its own, a long address too."""
+    long_query = "?utm_campaign=" + "x" * 600
+    for _ in range(2):
+        for path in ["/km/about/", "/km/campaigns/", "/km/about/?utm_source=a", long_query]:
+            page = path if path.startswith("/") else f"/km/about/{path}"
+            html = client.get(page).content.decode()
+            assert f'href="{page.replace("/km/", "/en/", 1)}"' in html
+
+
 def test_hreflang_alternates_name_both_languages(client: Client, demo: None) -> None:
     html = client.get("/en/about/").content.decode()
     assert re.search(r'<link rel="alternate" hreflang="km" href="http[^"]+/km/about/">', html)
