@@ -291,8 +291,7 @@ class Signature(models.Model):
                 [
                     f.name
                     for f in self._meta.concrete_fields
-                    if not f.primary_key
-                    and locked.__dict__.get(f.attname) != before.get(f.attname)
+                    if not f.primary_key and locked.__dict__.get(f.attname) != before.get(f.attname)
                 ],
             )
             if locked.is_counted != was_counted:
