@@ -33,3 +33,7 @@ class KeptForAWhile(Generic[Value]):
 
     def forget(self) -> None:
         self._kept.clear()
+
+    def discard(self, key: Hashable) -> None:
+        """Load `key` afresh on next use."""
+        self._kept.pop(key, None)

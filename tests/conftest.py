@@ -201,9 +201,11 @@ def _isolated(settings: Any, tmp_path: Path) -> Iterator[None]:
 
     from campaigns.published import forget_published
     from signatures.policy import forget_rules
+    from signatures.tallies import forget_kept_figures
     from transparency.tree import forget_trees
 
     forget_rules()
+    forget_kept_figures()
     forget_published()
     forget_trees()  # a flushed database gives its leaf indices to new leaves
     previous = celery_app.conf.task_always_eager

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from signatures import tallies
 from signatures.models import Signature
 from tests.factories import make_campaign, make_signature
@@ -146,3 +147,33 @@ def test_the_live_count_refreshes_only_once_the_figures_kept_before_the_signer_a
     match = re.search(r"REFRESH_MS = (\d+);", script)
     assert match
     assert int(match.group(1)) > (tallies.FIGURES_CACHE_SECONDS + 1) * 1000
+
+
+@pytest.mark.django_db
+def test_each_process_reads_the_shared_figures_once_a_second_and_forgets_its_own_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    campaign = make_campaign()
+    make_signature(campaign, status="confirmed", country="FR")
+    reads: list[int] = []
+    shared_read = tallies._figures_shared
+
+    def counted_read(campaign: Campaign) -> tallies.Figures:
+        reads.append(campaign.pk)
+        return shared_read(campaign)
+
+    monkeypatch.setattr(tallies, "_figures_shared", counted_read)
+    now = [1000.0]
+    monkeypatch.setattr("core.kept.time.monotonic", lambda: now[0])
+    assert [tallies.figures(campaign).total for _ in range(20)] == [1] * 20
+    assert len(reads) == 1  # once for twenty views
+    make_signature(campaign, status="confirmed", country="KH")
+    now[0] += tallies.FIGURES_KEPT_SECONDS / 2
+    assert tallies.figures(campaign).total == 1  # kept: readers wait for the timer
+    tallies.figures_forget(campaign)  # a withdrawal, a correction in this process
+    assert tallies.figures(campaign).total == 2 and len(reads) == 2
+    make_signature(campaign, status="confirmed", country="TH")
+    tallies.cache.delete(f"signatures:figures:{campaign.pk}")  # the shared copy's timer ended
+    assert tallies.figures(campaign).total == 2
+    now[0] += tallies.FIGURES_KEPT_SECONDS + 0.1
+    assert tallies.figures(campaign).total == 3 and len(reads) == 3
