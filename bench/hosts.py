@@ -73,8 +73,6 @@ from bench import signing
 from bench.databases import database_create, database_drop, run_database
 
 HOSTS = ("hostA", "hostB")
-# signatures.services.submission_screen's reason for a submission over a limit.
-RATE_REASON = "over the rate limit for its IP address"
 # Submissions from one address in the rate-limit check: well over the burst
 # limit (10/m by default), under the sustained one (60/h).
 RATE_SUBMISSIONS = 25
@@ -357,7 +355,9 @@ def _check_rate_limits(hosts: dict[str, signing.Stack], submissions: int) -> Che
     while stored.count() < 2 * submissions and time.monotonic() < deadline:
         time.sleep(0.5)
     held = {
-        address: Signature.objects.filter(ip_address=address, suspect_reason=RATE_REASON).count()
+        address: Signature.objects.filter(
+            ip_address=address, suspect_reason=policy.OVER_RATE_LIMIT_REASON
+        ).count()
         for address in (one_host, both_hosts)
     }
     connection.close()
