@@ -117,7 +117,8 @@ def _measure(
     queries = len(connection.queries)
     connection.force_debug_cursor = False
     profiler = cProfile.Profile(time.process_time) if name == PROFILED else None
-    timed = max(repeats - CALL_SAMPLES, 1)
+    counted = min(CALL_SAMPLES, repeats - 1)  # at least one request is timed
+    timed = repeats - counted
     for number in range(timed):
         started = time.process_time()
         if profiler:
@@ -128,12 +129,12 @@ def _measure(
         samples.append((time.process_time() - started) * 1000)
         check(response)
     counter = cProfile.Profile()
-    for number in range(timed, max(repeats, timed + 1)):
+    for number in range(timed, repeats):
         counter.enable()
         response = request(number)
         counter.disable()
         check(response)
-    calls = sum(entry.callcount for entry in counter.getstats()) / (max(repeats, timed + 1) - timed)
+    calls = sum(entry.callcount for entry in counter.getstats()) / max(counted, 1)
     if profiler:
         pstats.Stats(profiler).sort_stats(PROFILE_ORDER).print_stats(40)
         if os.environ.get("BENCH_PROFILE_DUMP"):

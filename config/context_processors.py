@@ -19,21 +19,19 @@ def _translated(path: str, code: str, urlconf: str | None, root_urlconf: str) ->
     return translate_url(path, code)
 
 
+def _alternate_url(path: str, code: str) -> str:
+    """The address of this page in the language `code`."""
+    if len(path) > KEPT_ADDRESS_LENGTH:
+        return translate_url(path, code)
+    return _translated(path, code, get_urlconf(), settings.ROOT_URLCONF)
+
+
 def site(request: HttpRequest) -> dict[str, Any]:
     """The site's name and the current page in every language (switcher, hreflang)."""
     path = request.get_full_path()
     current = get_language()
-    kept = len(path) <= KEPT_ADDRESS_LENGTH
-    urlconf, root_urlconf = get_urlconf(), settings.ROOT_URLCONF
     alternates = [
-        {
-            "code": code,
-            "name": name,
-            "url": _translated(path, code, urlconf, root_urlconf)
-            if kept
-            else translate_url(path, code),
-            "current": code == current,
-        }
+        {"code": code, "name": name, "url": _alternate_url(path, code), "current": code == current}
         for code, name in settings.LANGUAGES
     ]
     return {

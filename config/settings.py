@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.middleware import static_file_headers
+from core.rates import rate_valid
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local-only state: SQLite file, mail folder, media
@@ -324,8 +325,7 @@ SIGNATURE_MIN_FILL_SECONDS = env.int("SIGNATURE_MIN_FILL_SECONDS", default=3)
 SIGNATURE_RATE_BURST = env.str("SIGNATURE_RATE_BURST", default="10/m")
 SIGNATURE_RATE_SUSTAINED = env.str("SIGNATURE_RATE_SUSTAINED", default="60/h")
 for _rate in (SIGNATURE_RATE_BURST, SIGNATURE_RATE_SUSTAINED):
-    # As signatures.policy.rate_window reads them: "10/m", "100/5m".
-    if not re.fullmatch(r"[0-9]+/([1-9][0-9]*)?[smhd]", _rate):
+    if not rate_valid(_rate):
         raise ImproperlyConfigured(
             f'A signing rate must read like "10/m" or "60/h", not {_rate!r}.'
         )

@@ -28,12 +28,11 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
-def client_network(request: HttpRequest, *, ipv6_prefix: int) -> str | None:
+def network_of(ip_address: str | None, *, ipv6_prefix: int) -> str | None:
     """What a per-address limit counts: an IPv4 address, or the IPv6 network
     of `ipv6_prefix` bits around the address. One home or server usually
     holds a whole /64 and may pick any address in it, so counting IPv6
     addresses one by one would let one person sign as thousands."""
-    ip_address = client_ip(request)
     if ip_address is None:
         return None
     address = ipaddress.ip_address(ip_address)

@@ -16,6 +16,7 @@ from campaigns.models import Campaign
 from core import countlog
 from core.compiled import insert_row, update_row
 from core.crypto import EncryptedTextField
+from core.rates import rate_valid
 from outbox.models import Message
 from outbox.services import messages_erase
 from signatures import identity
@@ -705,23 +706,12 @@ class SigningSettings(models.Model):
     def clean(self) -> None:
         for field in ("rate_burst", "rate_sustained"):
             value = getattr(self, field)
-            if value and not _valid_rate(value):
+            if value and not rate_valid(value):
                 raise ValidationError({field: _('Write a rate like "10/m" or "60/h".')})
 
     @classmethod
     def current(cls) -> SigningSettings:
         return cls.objects.order_by("pk").first() or cls()
-
-
-def _valid_rate(value: str) -> bool:
-    """As signatures.policy.rate_window reads a rate: "10/m", "100/5m"."""
-    count, _slash, period = value.partition("/")
-    multiple, unit = period[:-1], period[-1:]
-    return (
-        count.isdigit()
-        and unit in {"s", "m", "h", "d"}
-        and (multiple == "" or (multiple.isdigit() and int(multiple) > 0))
-    )
 
 
 class RuleAction(models.TextChoices):

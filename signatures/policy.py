@@ -18,6 +18,7 @@ from campaigns.models import Campaign
 from core.bilingual import localized
 from core.kept import KeptForAWhile
 from core.marks import marks_make
+from core.rates import rate_window
 from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
 
 # The rules are read on every signature; under a flood that was four queries
@@ -45,7 +46,7 @@ def forget_rules() -> None:
 
 @dataclass(frozen=True)
 class RateLimits:
-    burst: str  # a rate (rate_window), e.g. "10/m"
+    burst: str  # a rate (core.rates), e.g. "10/m"
     sustained: str  # e.g. "60/h"
 
 
@@ -100,15 +101,6 @@ OVER_RATE_LIMIT_REASON = "over the rate limit for its IP address"
 # A form's token is good this long after the page was shown, and its first
 # use is remembered as long.
 FORM_TOKEN_MAX_AGE = 7 * 24 * 3600
-RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def rate_window(rate: str) -> tuple[int, int]:
-    """("10/m") → (10, 60): how many signatures, in how many seconds. A
-    number before the unit multiplies it: "100/5m" is 100 in 300 s."""
-    count, _slash, period = rate.partition("/")
-    multiple, unit = period[:-1], period[-1:]
-    return int(count), int(multiple or 1) * RATE_UNITS[unit]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from campaigns.models import Campaign
 from core import countlog
 from core.background import drain_after_commit
 from core.compiled import insert_row
-from core.http import client_ip, client_network
+from core.http import client_ip, network_of
 from outbox.services import message_queue, messages_erase
 from signatures import identity, links, policy, tallies
 from signatures.models import Signature, Submission
@@ -68,7 +68,7 @@ def submission_screen(
     )
     if verdict.blocked:
         return Screening(store=False)
-    client = client_network(request, ipv6_prefix=settings.SIGNATURE_RATE_IPV6_PREFIX)
+    client = network_of(ip_address, ipv6_prefix=settings.SIGNATURE_RATE_IPV6_PREFIX)
     marks = policy.submission_marks(form_token=form_token, client=client or "unknown")
     if marks.over_rate_limit:
         return Screening(suspect_reason=policy.OVER_RATE_LIMIT_REASON)

@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import translation
 
 from core import roles
+from core.rates import rate_window
 from signatures.models import DomainRule, IpRule, RuleAction, SigningSettings
 from signatures.policy import (
     rate_limits,
-    rate_window,
     signing_pause_message,
     submission_marks,
     submission_verdict,
