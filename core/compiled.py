@@ -152,8 +152,18 @@ _INSERTS: dict[tuple[type[models.Model], tuple[str, ...], str], str] = {}
 _UPDATES: dict[tuple[type[models.Model], tuple[str, ...], str], str] = {}
 
 
-def insert_row(model: type[models.Model], values: dict[str, Any]) -> None:
-    """One INSERT of `values` (by field name) into `model`'s table: each
+@dataclass(frozen=True)
+class Write:
+    """One INSERT or UPDATE, its SQL and values ready: run alone
+    (insert_row, update_row) or with others in one statement (writes_run)."""
+
+    using: str
+    sql: str
+    params: list[Any]
+
+
+def insert_write(model: type[models.Model], values: dict[str, Any]) -> Write:
+    """The INSERT of `values` (by field name) into `model`'s table: each
     value prepared as the ORM's save prepares it, the SQL written once per
     process. No signals and no key come back: for insert-only rows that
     nothing reads back in the same request."""
@@ -170,17 +180,16 @@ def insert_row(model: type[models.Model], values: dict[str, Any]) -> None:
     prepared = [
         _field(model, name).get_db_prep_save(value, connection) for name, value in values.items()
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, prepared)
+    return Write(using, sql, prepared)
 
 
-def update_row(instance: models.Model, fields: list[str]) -> None:
+def update_write(instance: models.Model, fields: list[str]) -> Write | None:
     """`instance.save(update_fields=fields)` for a model whose save() and
     signals do nothing more: one UPDATE by primary key, each value prepared
     as save() prepares it (pre_save: auto_now fields), the SQL written once
-    per process and set of fields."""
+    per process and set of fields. None when there is nothing to write."""
     if not fields:
-        return
+        return None
     model = type(instance)
     using = router.db_for_write(model, instance=instance)
     connection = connections[using]
@@ -196,5 +205,44 @@ def update_row(instance: models.Model, fields: list[str]) -> None:
     for name in fields:
         field = _field(model, name)
         prepared.append(field.get_db_prep_save(field.pre_save(instance, add=False), connection))
+    return Write(using, sql, [*prepared, instance.pk])
+
+
+def writes_run(writes: list[Write], *, transaction_id: bool = False) -> int | None:
+    """Run `writes`, on one database, in the caller's transaction. On
+    PostgreSQL they go as one statement, each a data-modifying WITH part
+    (each runs once and whole, all on one snapshot: for writes to different
+    rows, as the same writes one by one), so that a confirmation's three
+    writes cost one round trip, not three. Elsewhere they run one by one.
+
+    `transaction_id`: also return PostgreSQL's id of the transaction that
+    wrote them, read in the same statement (None on another database)."""
+    if not writes:
+        return None
+    [using] = {write.using for write in writes}
+    connection = connections[using]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*prepared, instance.pk])
+        if connection.vendor != "postgresql":
+            for write in writes:
+                cursor.execute(write.sql, write.params)
+            return None
+        if len(writes) == 1 and not transaction_id:
+            cursor.execute(writes[0].sql, writes[0].params)
+            return None
+        parts = ", ".join(f"write_{n} AS ({write.sql})" for n, write in enumerate(writes))
+        cursor.execute(
+            f"WITH {parts} SELECT pg_current_xact_id()::text",
+            [param for write in writes for param in write.params],
+        )
+        return int(cursor.fetchone()[0]) if transaction_id else None
+
+
+def insert_row(model: type[models.Model], values: dict[str, Any]) -> None:
+    """Run insert_write(model, values)."""
+    writes_run([insert_write(model, values)])
+
+
+def update_row(instance: models.Model, fields: list[str]) -> None:
+    """Run update_write(instance, fields), if there is anything to write."""
+    write = update_write(instance, fields)
+    writes_run([write] if write else [])

@@ -3,6 +3,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django_countries.fields import CountryField
 
 from campaigns.models import Campaign
 from core import countlog
-from core.compiled import insert_row, update_row
+from core.compiled import Write, insert_write, update_write, writes_run
 from core.crypto import EncryptedTextField
 from core.rates import rate_valid
 from outbox.models import Message
@@ -112,6 +113,18 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
         return self.counted().filter(show_publicly=True)
 
 
+@dataclass(frozen=True)
+class CountChange:
+    """What a status change did to its campaign's count, for the page that
+    follows it (signatures.tallies.figures_with): `transaction`,
+    PostgreSQL's id of the transaction that made it (None on another
+    database)."""
+
+    country: str
+    delta: int
+    transaction: int | None
+
+
 class Signature(models.Model):
     """One person's signature on one campaign.
 
@@ -137,6 +150,9 @@ class Signature(models.Model):
     # status changes below write a count delta whenever a signature moves in
     # or out of it; the tally SQL and every count read it from here.
     COUNTED = frozenset({Status.CONFIRMED})
+    # What this instance's last status change did to the count (_change),
+    # if it moved it.
+    count_change: CountChange | None = None
     INVALIDATABLE = frozenset({Status.PENDING, Status.CONFIRMED, Status.SUSPECT})
 
     campaign = models.ForeignKey(
@@ -269,6 +285,7 @@ class Signature(models.Model):
         SELECT ... FOR UPDATE in the caller's transaction, which is still
         open, so it is the locked row (no second read, no savepoint).
         """
+        self.count_change = None
         if held_lock and not transaction.get_connection().in_atomic_block:
             raise transaction.TransactionManagementError(
                 "held_lock: the row was locked in a transaction that is over"
@@ -287,7 +304,7 @@ class Signature(models.Model):
             # Only what changed: a confirmation writes two columns, not the
             # whole row with its e-mail and phone encrypted again. Signature
             # has no save() or signals of its own: one UPDATE, its SQL kept.
-            update_row(
+            update = update_write(
                 locked,
                 [
                     f.name
@@ -295,9 +312,14 @@ class Signature(models.Model):
                     if not f.primary_key and locked.__dict__.get(f.attname) != before.get(f.attname)
                 ],
             )
-            if locked.is_counted != was_counted:
-                locked._count_delta(1 if locked.is_counted else -1, kind)
+            writes = [update] if update else []
+            delta = 0 if locked.is_counted == was_counted else (1 if locked.is_counted else -1)
+            if delta:
+                writes += locked._count_writes(delta, kind)
+            # The row and the count's writes in one round trip (PostgreSQL).
+            moved_in = writes_run(writes, transaction_id=bool(delta))
         self._take_values_of(locked)
+        self.count_change = CountChange(self.counted_country, delta, moved_in) if delta else None
         return True
 
     def _take_values_of(self, row: Signature) -> None:
@@ -312,26 +334,31 @@ class Signature(models.Model):
             )
 
     def _count_delta(self, delta: int, kind: str) -> None:
+        writes_run(self._count_writes(delta, kind))
+
+    def _count_writes(self, delta: int, kind: str) -> list[Write]:
         # The only place a signature moves its campaign's count (in the
         # caller's transaction): folded into CountryTally by signatures.tallies,
         # and appended to the public record (CountEvent) in the same commit,
         # so the record and the count cannot disagree.
-        insert_row(
-            TallyDelta,
-            {
-                "campaign": self.campaign_id,
-                "country": self.counted_country,
-                "delta": delta,
-                "created_at": timezone.now(),
-            },
-        )
-        CountEvent.record(
-            campaign_id=self.campaign_id,
-            kind=kind,
-            country=self.country,
-            delta=delta,
-            receipt=self.receipt,
-        )
+        return [
+            insert_write(
+                TallyDelta,
+                {
+                    "campaign": self.campaign_id,
+                    "country": self.counted_country,
+                    "delta": delta,
+                    "created_at": timezone.now(),
+                },
+            ),
+            CountEvent.record_write(
+                campaign_id=self.campaign_id,
+                kind=kind,
+                country=self.country,
+                delta=delta,
+                receipt=self.receipt,
+            ),
+        ]
 
     @classmethod
     def paper_entry(cls, **fields: Any) -> Signature:
@@ -638,7 +665,10 @@ class CountEvent(models.Model):
         return f"{self.campaign_id} {self.day} {self.kind} {self.country} {self.delta:+d}"
 
     @classmethod
-    def record(cls, *, campaign_id: int, kind: str, country: str, delta: int, receipt: str) -> None:
+    def record_write(
+        cls, *, campaign_id: int, kind: str, country: str, delta: int, receipt: str
+    ) -> Write:
+        """The INSERT of one event (Signature._count_writes runs it)."""
         event = cls(
             campaign_id=campaign_id,
             kind=kind,
@@ -648,7 +678,7 @@ class CountEvent(models.Model):
             receipt_hash=bytes.fromhex(countlog.receipt_hash(receipt)),
         )
         event.leaf_hash = countlog.leaf_hash(event.leaf())
-        insert_row(
+        return insert_write(
             cls,
             {
                 "campaign": campaign_id,

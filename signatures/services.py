@@ -456,10 +456,10 @@ def signature_confirm(*, token: str) -> ConfirmationResult:
         refused = confirmation_refused(signature)
         if refused is not None:
             return ConfirmationResult(refused, campaign)
-        change = None
-        if signature.confirm(held_lock=True) and signature.is_counted:
-            # Counted now, by this request (a suspect one is held, uncounted).
-            change = tallies.count_change(signature.counted_country, 1)
+        signature.confirm(held_lock=True)
+        # Counted now, by this request, or not (held as suspect, or counted
+        # by an earlier click).
+        change = signature.count_change
     # Committed: readers' figures follow on their timer; this signer's page
     # shows them counted at once.
     if change is not None:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from core.compiled import CompiledRead
 from core.kept import KeptForAWhile
-from signatures.models import CountryTally, Signature, TallyDelta
+from signatures.models import CountChange, CountryTally, Signature, TallyDelta
 
 logger = logging.getLogger(__name__)
 
@@ -75,17 +75,6 @@ class Figures:
         if transaction < int(low):
             return True
         return transaction < int(high) and str(transaction) not in running.split(",")
-
-
-@dataclass(frozen=True)
-class CountChange:
-    """What a signer's transaction did to the count, for the page that
-    follows it: `transaction`, PostgreSQL's id of that transaction (None on
-    another database)."""
-
-    country: str
-    delta: int
-    transaction: int | None
 
 
 @dataclass(frozen=True)
@@ -196,17 +185,6 @@ def figures_forget(campaign: Campaign) -> None:
 def forget_kept_figures() -> None:
     """Read every campaign's figures from the cache on next use (tests)."""
     _kept_figures.forget()
-
-
-def count_change(country: str, delta: int) -> CountChange:
-    """The change the current transaction makes to the count, to show on
-    the page that follows it (figures_with). Call it inside the transaction."""
-    transaction_id = None
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_current_xact_id()::text")
-            transaction_id = int(cursor.fetchone()[0])
-    return CountChange(country=country, delta=delta, transaction=transaction_id)
 
 
 def figures_with(campaign: Campaign, change: CountChange) -> Figures:

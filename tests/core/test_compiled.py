@@ -13,7 +13,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import countlog
-from core.compiled import MARKER, CompiledRead, insert_row, update_row
+from core.compiled import (
+    MARKER,
+    CompiledRead,
+    insert_row,
+    insert_write,
+    update_row,
+    update_write,
+    writes_run,
+)
 from signatures.links import LOCKED_READ, READ
 from signatures.models import CountEvent, Signature, TallyDelta
 from signatures.tallies import RECENT_SIGNERS
@@ -139,7 +147,13 @@ def test_insert_row_stores_what_the_orm_would() -> None:
     insert_row(
         TallyDelta, {"campaign": campaign.pk, "country": "FR", "delta": -1, "created_at": moment}
     )
-    CountEvent.record(campaign_id=campaign.pk, kind="confirmed", country="", delta=1, receipt="R")
+    writes_run(
+        [
+            CountEvent.record_write(
+                campaign_id=campaign.pk, kind="confirmed", country="", delta=1, receipt="R"
+            )
+        ]
+    )
 
     [delta] = TallyDelta.objects.all()
     assert (delta.campaign_id, delta.country, delta.delta, delta.created_at) == (
@@ -179,3 +193,49 @@ def test_update_row_writes_only_its_fields_prepared_as_save_would() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT email FROM signatures_signature WHERE id = %s", [signature.pk])
         assert "dara@example.org" not in str(cursor.fetchone()[0])  # encrypted at rest
+
+
+def test_writes_run_together_store_what_they_store_one_by_one() -> None:
+    """On PostgreSQL several writes go as one statement (one round trip),
+    and the transaction's id comes back from that same statement; on
+    another database they run in turn. Either way every row is written."""
+    campaign = make_campaign()
+    signature = make_signature(campaign, status="pending")
+    signature.status = Signature.Status.CONFIRMED
+    writes = [
+        update_write(signature, ["status"]),
+        insert_write(
+            TallyDelta,
+            {"campaign": campaign.pk, "country": "KH", "delta": 1, "created_at": timezone.now()},
+        ),
+        CountEvent.record_write(
+            campaign_id=campaign.pk, kind="confirmed", country="KH", delta=1, receipt="R"
+        ),
+    ]
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        moved_in = writes_run([write for write in writes if write], transaction_id=True)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_current_xact_id()::text")
+                assert moved_in == int(cursor.fetchone()[0])  # this transaction's
+    writes_made = [q for q in queries.captured_queries if not q["sql"].startswith("SELECT pg_")]
+    assert len(writes_made) == (1 if connection.vendor == "postgresql" else 3)
+    assert connection.vendor == "postgresql" or moved_in is None
+    assert Signature.objects.get(pk=signature.pk).status == "confirmed"
+    assert TallyDelta.objects.filter(campaign=campaign, country="KH", delta=1).count() == 1
+    assert CountEvent.objects.filter(campaign=campaign, country="KH", kind="confirmed").count() == 1
+    assert writes_run([]) is None  # nothing to write: no statement
+
+
+def test_a_status_change_says_what_it_did_to_the_count_and_nothing_after() -> None:
+    campaign = make_campaign()
+    signature = make_signature(campaign, status="pending", country="FR")
+
+    assert signature.confirm()
+    assert signature.count_change is not None
+    assert (signature.count_change.country, signature.count_change.delta) == ("FR", 1)
+    assert not signature.confirm()  # already confirmed: nothing moved this time
+    assert signature.count_change is None
+    assert signature.mark_suspect("test")
+    assert signature.count_change is not None and signature.count_change.delta == -1

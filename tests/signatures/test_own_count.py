@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from signatures import tallies
-from signatures.models import Signature
+from signatures.models import CountChange, Signature
 from tests.factories import make_campaign, make_signature
 
 # Committed for real, as requests are: the figures are read by other transactions.
@@ -44,10 +44,11 @@ def test_a_snapshot_sees_what_committed_before_it_and_nothing_running_or_later()
     assert _figures(snapshot="10:20:", reader=13).sees(13) is None
 
 
-def _confirmed(signature: Signature) -> tallies.CountChange:
+def _confirmed(signature: Signature) -> CountChange:
     with transaction.atomic():
         assert signature.confirm()
-        return tallies.count_change(str(signature.country), 1)
+    assert signature.count_change is not None
+    return signature.count_change
 
 
 @committed
@@ -103,7 +104,8 @@ def test_figures_read_while_the_signers_transaction_runs_get_the_signer_added_on
     thread.start()
     with transaction.atomic():
         assert pending.confirm()
-        change = tallies.count_change("KH", 1)
+        change = pending.count_change
+        assert change is not None
         changed.set()
         assert read.wait(10)
     thread.join()
@@ -135,7 +137,7 @@ def test_without_a_transaction_id_the_signers_figures_are_counted_afresh() -> No
     change = _confirmed(signature)
     assert (change.transaction is None) == (connection.vendor != "postgresql")
 
-    unknown = tallies.CountChange(country="KH", delta=1, transaction=None)
+    unknown = CountChange(country="KH", delta=1, transaction=None)
     assert tallies.figures_with(campaign, unknown).total == 1
 
 
