@@ -1,7 +1,7 @@
 """Background work queued when the transaction that asks for it commits.
 
 A service names the Celery task it wants run (its registered name, e.g.
-"outbox.tasks.send_message") instead of importing the tasks module: tasks
+"outbox.tasks.messages_drain") instead of importing the tasks module: tasks
 import services, never the reverse, so there is no circle between the two.
 `tests/test_layers.py` checks that every name given here is a registered task.
 """

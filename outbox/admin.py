@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outbox.models import Message
-from outbox.services import message_enqueue
+from outbox.services import messages_send_soon
 
 MESSAGE_FIELDS = (
     "key",
@@ -60,8 +60,7 @@ class MessageAdmin(admin.ModelAdmin):
         Message.objects.filter(pk__in=retried).update(
             status=Message.Status.PENDING, next_attempt_at=timezone.now()
         )
-        for message_id in retried:
-            message_enqueue(message_id)
+        messages_send_soon()
         self.message_user(
             request,
             _("%(count)s messages queued again.") % {"count": len(retried)},

@@ -9,11 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from core import telegram_api
-from core.background import after_commit, task_queue
+from core.background import drain_after_commit, task_queue
 from outbox.models import Message
 
 logger = logging.getLogger(__name__)
@@ -23,15 +23,18 @@ logger = logging.getLogger(__name__)
 FLUSH_GRACE = timedelta(seconds=60)
 
 
-SEND_TASK = "outbox.tasks.send_message"
+# Messages are sent by a drain (core.background): one task sends every
+# message that is due, instead of one Celery message per e-mail, whose
+# publishing and handling cost the worker more than rendering the e-mail.
+# The row lock and its status still send each message once.
+DRAIN_TASK = "outbox.tasks.messages_drain"
+DRAIN_BATCH = 200
 
 
-def message_enqueue(message_id: int) -> None:
-    try:
-        task_queue(SEND_TASK, message_id)
-    except Exception:
-        # The broker is down: the row is committed, outbox_flush sends it later.
-        logger.warning("outbox: could not queue message %s; the flush will send it", message_id)
+def messages_send_soon() -> None:
+    """Ask for a drain once the current transaction commits (at once outside
+    one), unless one is queued already and has not started."""
+    drain_after_commit(DRAIN_TASK)
 
 
 def message_queue(
@@ -71,8 +74,8 @@ def message_queue(
         )
     if created:
         # A broker outage is logged, not raised: the row is committed, and
-        # outbox_flush queues it again later.
-        after_commit(SEND_TASK, message.pk)
+        # outbox_flush asks for a drain again later.
+        messages_send_soon()
     return message
 
 
@@ -167,37 +170,68 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"
 
 
-def message_send(*, message_id: int) -> bool:
-    """Send one message unless it was sent already. Returns True if it was sent now.
+def messages_send_due(*, limit: int = DRAIN_BATCH) -> int:
+    """Send the messages that are due, oldest first, up to `limit`. Returns
+    how many were tried (sent, or failed and given their next attempt time).
 
-    The row stays locked while the SMTP server is talked to, so two workers
-    running the same task (a redelivery after a killed worker) cannot both
-    send. A failure is recorded with its next attempt time (backoff); the
-    periodic flush tries again then.
-    """
-    with transaction.atomic():
-        message = Message.objects.select_for_update().filter(pk=message_id).first()
-        if message is None or message.status != Message.Status.PENDING:
-            return False
-        if message.channel == Message.Channel.TELEGRAM:
-            return _telegram_send(message)
-        email = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.body_text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to],
-            headers={"Message-ID": message.message_id, **message.headers},
-        )
-        if message.body_html:
-            email.attach_alternative(message.body_html, "text/html")
+    Each is sent in a transaction of its own, its row locked (SKIP LOCKED:
+    two drains at once take different messages) while the SMTP server is
+    talked to, and only while it is still pending: a drain delivered twice
+    (after a killed worker) cannot send a message twice. A failure is
+    recorded with its next attempt time (backoff), when the flush asks for
+    a drain again. A message that fails for another reason (a bug) is
+    logged and left for the flush; a database error is raised, for the
+    task to retry."""
+    tried = 0
+    broken: list[int] = []
+    while tried < limit:
+        message_id = None
         try:
-            _deliver(email)
-        except Exception as error:  # SMTP refusal, timeout, DNS: all retried the same way
-            message.record_failure(error_describe(error), settings.OUTBOX_MAX_ATTEMPTS)
-            logger.warning("outbox: sending %s failed (attempt %s)", message.key, message.attempts)
-            return False
-        message.mark_sent()
-        return True
+            with transaction.atomic():
+                message = (
+                    Message.objects.due()
+                    .select_for_update(skip_locked=True)
+                    .exclude(pk__in=broken)
+                    .order_by("next_attempt_at", "pk")
+                    .first()
+                )
+                if message is None:
+                    break
+                message_id = message.pk
+                _message_send(message)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            if message_id is None:
+                raise
+            logger.exception("outbox: message %s not sent; the flush tries again", message_id)
+            broken.append(message_id)
+            continue
+        tried += 1
+    return tried
+
+
+def _message_send(message: Message) -> bool:
+    """Send `message`, pending and locked. Returns True if it was sent."""
+    if message.channel == Message.Channel.TELEGRAM:
+        return _telegram_send(message)
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to],
+        headers={"Message-ID": message.message_id, **message.headers},
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    try:
+        _deliver(email)
+    except Exception as error:  # SMTP refusal, timeout, DNS: all retried the same way
+        message.record_failure(error_describe(error), settings.OUTBOX_MAX_ATTEMPTS)
+        logger.warning("outbox: sending %s failed (attempt %s)", message.key, message.attempts)
+        return False
+    message.mark_sent()
+    return True
 
 
 def _telegram_send(message: Message) -> bool:
@@ -222,14 +256,15 @@ def _telegram_send(message: Message) -> bool:
     return True
 
 
-def outbox_flush(*, limit: int = 500) -> int:
-    """Queue every due message again (the broker may have lost them). Returns how many."""
-    due: Any = (
-        Message.objects.due(grace=FLUSH_GRACE)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)
-    )
-    ids = list(due[:limit])
-    for message_id in ids:
-        message_enqueue(message_id)
-    return len(ids)
+def outbox_flush() -> int:
+    """Ask for a drain when messages are due: failed attempts after their
+    backoff, and messages whose drain the broker lost (due for a minute).
+    Returns how many are due. The drain is queued even if one was asked
+    for a moment ago: that one may be the one that was lost."""
+    due = Message.objects.due(grace=FLUSH_GRACE).count()
+    if due:
+        try:
+            task_queue(DRAIN_TASK)
+        except Exception:
+            logger.warning("outbox: could not queue a drain; the next flush tries again")
+    return due

@@ -156,7 +156,7 @@ QUEUED_BY_NAME = re.compile(r"""(?:after_commit|task_queue)\(\s*["']([\w.]+)["']
     "name",
     sorted(
         {name for path in _modules().values() for name in QUEUED_BY_NAME.findall(path.read_text())}
-        | {"outbox.tasks.send_message", "signatures.tasks.submissions_drain"}
+        | {"outbox.tasks.messages_drain", "signatures.tasks.submissions_drain"}
     ),
 )
 def test_every_task_queued_by_name_exists(name: str) -> None:

@@ -1,4 +1,4 @@
-"""A send that meets a refused database connection is retried by the worker itself."""
+"""A drain that meets a refused database connection is retried by the worker itself."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from outbox.models import Message
 from outbox.services import outbox_flush
-from outbox.tasks import DATABASE_RETRIES, send_message
+from outbox.tasks import DATABASE_RETRIES, messages_drain
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +40,14 @@ def database_refusing(error: Exception) -> Iterator[None]:
         BaseDatabaseWrapper.cursor = real_cursor  # type: ignore[method-assign]
 
 
-def run_in_worker(message_id: int, *, retries: int) -> bool:
-    """Run the task as a worker does on its `retries`-th retry (not eagerly)."""
-    send_message.push_request(retries=retries, is_eager=False, called_directly=False)  # type: ignore[call-arg]
+def run_in_worker(*, retries: int) -> int:
+    """Run the drain as a worker does on its `retries`-th retry (not eagerly):
+    how many messages it tried."""
+    messages_drain.push_request(retries=retries, is_eager=False, called_directly=False)  # type: ignore[call-arg]
     try:
-        return bool(send_message.run(message_id))
+        return int(messages_drain.run())
     finally:
-        send_message.pop_request()
+        messages_drain.pop_request()
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def scheduled_retries(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         asked.append(options)
         return Retry("retry", options.get("exc"), options.get("countdown"))
 
-    monkeypatch.setattr(send_message, "retry", retry)
+    monkeypatch.setattr(messages_drain, "retry", retry)
     return asked
 
 
@@ -76,7 +77,7 @@ def test_a_refused_database_is_retried_with_growing_backoff_then_sent_once(
 
     for attempt in range(3):
         with database_refusing(error()), pytest.raises(Retry):
-            run_in_worker(message.pk, retries=attempt)
+            run_in_worker(retries=attempt)
 
     countdowns = [options["countdown"] for options in scheduled_retries]
     assert len(countdowns) == 3
@@ -84,9 +85,9 @@ def test_a_refused_database_is_retried_with_growing_backoff_then_sent_once(
     assert all(isinstance(options["exc"], type(error())) for options in scheduled_retries)
     assert mailoutbox == []
 
-    assert run_in_worker(message.pk, retries=3) is True
+    assert run_in_worker(retries=3) == 1
     # A second delivery of the same task (a redelivered retry) sends nothing.
-    assert run_in_worker(message.pk, retries=4) is False
+    assert run_in_worker(retries=4) == 0
 
     assert len(mailoutbox) == 1
     message.refresh_from_db()
@@ -95,11 +96,11 @@ def test_a_refused_database_is_retried_with_growing_backoff_then_sent_once(
 
 
 def test_backoff_stops_growing_at_five_minutes(scheduled_retries: list[dict[str, Any]]) -> None:
-    message = pending_message()
+    pending_message()
 
     for attempt in range(DATABASE_RETRIES):
         with database_refusing(OperationalError("refused")), pytest.raises(Retry):
-            run_in_worker(message.pk, retries=attempt)
+            run_in_worker(retries=attempt)
 
     assert max(options["countdown"] for options in scheduled_retries) <= 300
 
@@ -110,7 +111,7 @@ def test_after_the_last_retry_the_message_is_left_for_the_flush(
     message = pending_message()
 
     with database_refusing(OperationalError("refused")):
-        assert run_in_worker(message.pk, retries=DATABASE_RETRIES) is False
+        assert run_in_worker(retries=DATABASE_RETRIES) == 0
 
     assert scheduled_retries == []
     message.refresh_from_db()
@@ -124,15 +125,19 @@ def test_after_the_last_retry_the_message_is_left_for_the_flush(
 
 
 def test_other_errors_are_not_retried_as_database_errors(
-    scheduled_retries: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    scheduled_retries: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     message = pending_message()
 
-    def broken(**kwargs: Any) -> bool:
+    def broken(message: Message) -> bool:
         raise ValueError("a bug")
 
-    monkeypatch.setattr("outbox.services.message_send", broken)
+    monkeypatch.setattr("outbox.services._message_send", broken)
 
-    with pytest.raises(ValueError):
-        run_in_worker(message.pk, retries=0)
+    assert run_in_worker(retries=0) == 0  # logged and left for the flush, not retried
     assert scheduled_retries == []
+    assert f"message {message.pk} not sent" in caplog.text
+    message.refresh_from_db()
+    assert message.status == Message.Status.PENDING and message.attempts == 0

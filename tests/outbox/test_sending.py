@@ -5,8 +5,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from outbox import services
 from outbox.models import Message
-from outbox.services import message_queue, message_send, outbox_flush
+from outbox.services import message_queue, messages_send_due, outbox_flush
 
 
 def queue_hello(key: str = "test:hello") -> Message:
@@ -27,8 +28,8 @@ def test_a_queued_message_is_sent_once_even_if_queued_twice(mailoutbox) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_sending_a_sent_message_again_sends_nothing(mailoutbox) -> None:
-    message = queue_hello()
-    assert message_send(message_id=message.pk) is False
+    queue_hello()
+    assert messages_send_due() == 0  # sent: nothing is due
     assert len(mailoutbox) == 1
 
 
@@ -58,7 +59,8 @@ def test_repeated_failures_mark_the_message_failed_for_the_admin(smtp_server, se
     settings.OUTBOX_MAX_ATTEMPTS = 2
     smtp_server.refuse = True
     message = queue_hello()
-    message_send(message_id=message.pk)
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())  # backoff over
+    assert messages_send_due() == 1
     message.refresh_from_db()
     assert message.status == Message.Status.FAILED
     assert list(Message.objects.failing()) == [message]
@@ -130,3 +132,80 @@ def test_a_server_closing_an_idle_connection_with_421_gets_the_message_on_a_new_
     assert second.status == Message.Status.SENT and second.attempts == 1
     assert len(smtp_server.wait_for(2)) == 2
     assert smtp_server.sessions == 2
+
+
+def written(key: str, **fields: object) -> Message:
+    # Written directly: message_queue would send it at once (eager Celery).
+    return Message.objects.create(
+        key=key, to="sok@example.org", subject="s", body_text="t", **fields
+    )
+
+
+@pytest.mark.django_db
+def test_a_drain_sends_every_due_message_oldest_first_and_not_those_waiting(mailoutbox) -> None:
+    now = timezone.now()
+    written("test:later", next_attempt_at=now - timedelta(minutes=1))
+    written("test:first", next_attempt_at=now - timedelta(minutes=5))
+    written("test:backoff", next_attempt_at=now + timedelta(minutes=1))  # not yet
+    written("test:sent", status=Message.Status.SENT)
+    written("test:cancelled", status=Message.Status.CANCELLED)
+
+    assert messages_send_due() == 2
+
+    assert [m.extra_headers["Message-ID"] for m in mailoutbox] == [
+        "<test.first@sitthi>",
+        "<test.later@sitthi>",
+    ]
+    assert Message.objects.get(key="test:backoff").status == Message.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_a_drain_stops_at_its_limit_and_the_task_hands_over(mailoutbox, monkeypatch) -> None:
+    from outbox import tasks
+
+    for number in range(3):
+        written(f"test:{number}")
+    assert messages_send_due(limit=2) == 2
+    assert len(mailoutbox) == 2
+
+    handed_over: list[str] = []
+    monkeypatch.setattr(services, "DRAIN_BATCH", 1)
+    monkeypatch.setattr(tasks, "task_queue", handed_over.append)
+    assert tasks.messages_drain() == 1
+    assert handed_over == [services.DRAIN_TASK]  # a full batch: more may wait
+
+
+@pytest.mark.django_db
+def test_a_message_that_breaks_the_sender_does_not_hold_up_the_others(
+    mailoutbox, monkeypatch, caplog
+) -> None:
+    broken = written("test:broken", headers={"X-Broken": "yes"})
+    written("test:fine")
+    send = services._message_send
+
+    def breaks_on_one(message: Message) -> bool:
+        if message.headers:
+            raise ValueError("a bug")
+        return send(message)
+
+    monkeypatch.setattr(services, "_message_send", breaks_on_one)
+
+    assert messages_send_due() == 1
+    assert [m.extra_headers["Message-ID"] for m in mailoutbox] == ["<test.fine@sitthi>"]
+    assert f"message {broken.pk} not sent" in caplog.text
+    broken.refresh_from_db()
+    assert broken.status == Message.Status.PENDING  # left for the flush, which tries again
+
+
+@pytest.mark.django_db
+def test_the_flush_asks_for_a_drain_only_when_a_message_waited_past_its_grace(
+    monkeypatch,
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(services, "task_queue", asked.append)
+    written("test:fresh")  # its drain is on its way
+    assert outbox_flush() == 0 and asked == []
+
+    Message.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=2))
+    assert outbox_flush() == 1
+    assert asked == [services.DRAIN_TASK]
