@@ -1,10 +1,13 @@
 import sys
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connection
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.template import loader
 from django.templatetags.static import static
 from django.urls import reverse
@@ -77,6 +80,40 @@ def server_error(request: HttpRequest) -> HttpResponse:
 # These handlers render the site's pages and never touch the body.
 
 
+#
+# The answers a flood of junk gets (a scanner's guesses, a fuzzer's bodies,
+# forms without their cookie) are rendered once per language and process
+# and kept (the most recent few): they depend on nothing the request
+# carries but their language and, for a form, the way back. Their language
+# switcher leads to each language's home page (an address that failed has
+# no other language), and they name no alternates for search engines.
+
+
+@lru_cache(maxsize=64)
+def _error_page(template: str, language: str, **context: object) -> str:
+    with translation.override(language):
+        context |= {
+            "SITE_NAME": settings.SITE_NAME,
+            "SITE_URL": settings.SITE_URL,
+            "language_alternates": [
+                {"code": code, "name": name, "current": code == language, "url": _home(code)}
+                for code, name in settings.LANGUAGES
+            ],
+        }
+        return loader.render_to_string(template, context)
+
+
+@receiver(setting_changed)
+def _error_pages_forget(**kwargs: object) -> None:
+    # A test that changes the site's name, languages or static files.
+    _error_page.cache_clear()
+
+
+def _home(language: str) -> str:
+    with translation.override(language):
+        return reverse("campaigns:home")
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """400: a body, query or header that could not be read; nothing was done."""
     # Raised before LocaleMiddleware has run (by RejectInvalidUtf8Middleware):
@@ -84,13 +121,12 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     language = translation.get_language_from_path(
         request.path_info
     ) or translation.get_language_from_request(request)
-    with translation.override(language):
-        return render(request, "400.html", status=400)
+    return HttpResponse(_error_page("400.html", language), status=400)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 (a form posted in a foreign charset to an address that does not exist too)."""
-    return render(request, "404.html", status=404)
+    return HttpResponse(_error_page("404.html", translation.get_language()), status=404)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -105,8 +141,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     else:
         way_back = reverse("campaigns:home")
         to_petition = False
-    context = {"way_back": way_back, "to_petition": to_petition}
-    return render(request, "403_csrf.html", context, status=403)
+    page = _error_page(
+        "403_csrf.html", translation.get_language(), way_back=way_back, to_petition=to_petition
+    )
+    return HttpResponse(page, status=403)
 
 
 @require_safe
