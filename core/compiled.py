@@ -237,6 +237,70 @@ def writes_run(writes: list[Write], *, transaction_id: bool = False) -> int | No
         return int(cursor.fetchone()[0]) if transaction_id else None
 
 
+_CREATES: dict[tuple[type[models.Model], str], tuple[str, list[models.Field[Any, Any]]]] = {}
+
+
+def insert_instance(instance: models.Model) -> None:
+    """`instance.save()` of a new instance (as `objects.create` makes it),
+    for a model whose save() and signals do nothing more: the INSERT of
+    every concrete field, each value prepared as save() prepares it
+    (pre_save: auto_now_add fields), its key read back (RETURNING); the SQL
+    written once per process. `instance` then holds its key and is saved."""
+    model = type(instance)
+    meta = model._meta
+    if not instance._state.adding or instance.pk is not None:
+        raise ValueError("insert_instance is for a new instance without a key")
+    using = router.db_for_write(model, instance=instance)
+    connection = connections[using]
+    written = _CREATES.get((model, using))
+    if written is None:
+        if not connection.features.can_return_columns_from_insert:
+            raise NotImplementedError(f"{connection.vendor} cannot return an INSERT's key")
+        quote = connection.ops.quote_name
+        if any(f.db_default is not models.NOT_PROVIDED for f in meta.concrete_fields):
+            raise NotImplementedError(f"{model.__name__} has a database default to read back")
+        # As Model._do_insert: the auto key and generated columns left out.
+        fields = [
+            f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated
+        ]
+        columns = ", ".join(quote(str(f.column)) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        table = quote(meta.db_table)
+        primary_key = quote(str(_field(model, "pk").column))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {primary_key}"  # noqa: S608 # nosec B608 - names from our models
+        written = _CREATES[(model, using)] = (sql, fields)
+    sql, fields = written
+    prepared = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, prepared)
+        [key] = cursor.fetchone()
+    instance.pk = key
+    instance._state.adding = False
+    instance._state.db = using
+
+
+_DELETES: dict[tuple[type[models.Model], str], str] = {}
+
+
+def delete_row(instance: models.Model) -> None:
+    """`instance.delete()` for a model that nothing refers to (no cascade to
+    follow) and whose signals do nothing: one DELETE by key, its SQL written
+    once per process."""
+    model = type(instance)
+    if model._meta.related_objects:
+        raise ValueError(f"{model.__name__} is referred to: delete() must follow the references")
+    using = router.db_for_write(model, instance=instance)
+    connection = connections[using]
+    sql = _DELETES.get((model, using))
+    if sql is None:
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        sql = f"DELETE FROM {table} WHERE {_column(model, 'pk', quote)} = %s"  # noqa: S608 # nosec B608 - names from our models
+        _DELETES[(model, using)] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [instance.pk])
+
+
 def insert_row(model: type[models.Model], values: dict[str, Any]) -> None:
     """Run insert_write(model, values)."""
     writes_run([insert_write(model, values)])

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from core import telegram_api
 from core.background import drain_after_commit, task_queue
+from core.compiled import insert_instance
 from outbox.models import Message
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ def message_queue(
         "body_html": html,
     }
     if fresh:
-        message, created = Message.objects.create(key=key, headers=headers or {}, **fields), True
+        # objects.create() with its INSERT written once per process.
+        message, created = Message(key=key, headers=headers or {}, **fields), True
+        insert_instance(message)
     else:
         message, created = Message.objects.get_or_create(
             key=key, defaults={"headers": headers or {}, **fields}

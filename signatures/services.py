@@ -6,6 +6,7 @@ import copy
 import enum
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,14 +14,16 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from campaigns.models import Campaign
+from campaigns.published import published_copy
 from core import countlog
 from core.background import drain_after_commit
-from core.compiled import insert_row
+from core.compiled import CompiledRead, delete_row, insert_instance, insert_row
 from core.http import client_ip, network_of
 from outbox.services import message_queue, messages_erase
 from signatures import identity, links, policy, tallies
@@ -132,8 +135,46 @@ def _submission_process(submission: Submission) -> Signature:
         suspect_reason=received["suspect_reason"],
         signed_at=submission.received_at,
     )
-    submission.delete()
+    delete_row(submission)
     return signature
+
+
+def _waiting(
+    *, after: int = 0, failed: Sequence[int] = (), received_before: datetime | None = None
+) -> QuerySet[Submission]:
+    """The oldest submission waiting (after the key `after`), locked, that no
+    other drain holds: each is processed once however many drains run."""
+    waiting = (
+        Submission.objects.select_for_update(skip_locked=True, of=("self",))
+        .annotate(campaign_slug=F("campaign__slug"))
+        .filter(pk__gt=after)
+        .order_by("pk")
+    )
+    if failed:
+        waiting = waiting.exclude(pk__in=failed)
+    if received_before is not None:
+        waiting = waiting.filter(received_at__lt=received_before)
+    return waiting[:1]
+
+
+# The drain's usual question (nothing failed, no time limit), written once
+# per process: the ORM wrote it afresh for every submission, a fifth of the
+# worker's CPU.
+NEXT_WAITING = CompiledRead(lambda after: _waiting(after=after))
+
+
+def _next_waiting(failed: list[int], received_before: datetime | None) -> Submission | None:
+    if failed or received_before is not None:
+        submission = _waiting(failed=failed, received_before=received_before).first()
+    else:
+        submission = NEXT_WAITING.first(0)
+    if submission is not None:
+        # The campaign as this process keeps it (as the sign POST read it).
+        slug = submission.campaign_slug  # type: ignore[attr-defined]  # the read's annotation
+        campaign = published_copy(slug, submission.campaign_id)
+        if campaign is not None:
+            submission.campaign = campaign
+    return submission
 
 
 def submissions_process(
@@ -153,15 +194,7 @@ def submissions_process(
         submission_id = None
         try:
             with transaction.atomic():
-                waiting = (
-                    Submission.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("campaign")
-                    .exclude(pk__in=failed)
-                    .order_by("pk")
-                )
-                if received_before is not None:
-                    waiting = waiting.filter(received_at__lt=received_before)
-                submission = waiting.first()
+                submission = _next_waiting(failed, received_before)
                 if submission is None:
                     break
                 submission_id = submission.pk
@@ -222,7 +255,7 @@ def signature_submit(
             # INSERT, the whole transaction rolls back (with its queued mail)
             # and the person is handled as signing again, in a new transaction.
             with transaction.atomic():
-                signature = Signature.objects.create(
+                signature = Signature(
                     campaign=campaign,
                     email=email,
                     email_hash=email_hash,
@@ -235,6 +268,8 @@ def signature_submit(
                         suspect_reason=suspect_reason,
                     ),
                 )
+                # objects.create() with its INSERT written once per process.
+                insert_instance(signature)
                 _mail(signature, "confirm", _confirmation_context(signature), counted=True)
                 return signature
         except IntegrityError:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.db.models import F, Model
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -16,14 +16,17 @@ from core import countlog
 from core.compiled import (
     MARKER,
     CompiledRead,
+    delete_row,
+    insert_instance,
     insert_row,
     insert_write,
     update_row,
     update_write,
     writes_run,
 )
+from outbox.models import Message
 from signatures.links import LOCKED_READ, READ
-from signatures.models import CountEvent, Signature, TallyDelta
+from signatures.models import CountEvent, Signature, Submission, TallyDelta
 from signatures.tallies import RECENT_SIGNERS
 from tests.factories import make_campaign, make_signature
 
@@ -105,10 +108,13 @@ def test_the_locked_read_is_refused_outside_a_transaction() -> None:
     assert READ.first(signature.pk) == signature
 
 
-def test_signatures_have_no_save_or_signals_that_update_row_would_skip() -> None:
-    assert Signature.save is Model.save
-    assert not pre_save.has_listeners(Signature)
-    assert not post_save.has_listeners(Signature)
+@pytest.mark.parametrize("model", [Signature, Message, Submission])
+def test_the_models_written_here_have_no_save_or_signals_that_would_be_skipped(
+    model: type[Model],
+) -> None:
+    assert model.save is Model.save and model.delete is Model.delete
+    for signal in (pre_save, post_save, pre_delete, post_delete):
+        assert not signal.has_listeners(model)
 
 
 def test_a_queryset_without_the_marker_once_is_refused() -> None:
@@ -239,3 +245,48 @@ def test_a_status_change_says_what_it_did_to_the_count_and_nothing_after() -> No
     assert signature.count_change is None
     assert signature.mark_suspect("test")
     assert signature.count_change is not None and signature.count_change.delta == -1
+
+
+def test_insert_instance_stores_and_gives_back_what_create_would() -> None:
+    campaign = make_campaign()
+    fields: dict[str, Any] = {
+        "campaign": campaign,
+        "full_name": "សុខ ដារ៉ា",
+        "email": "sok@example.org",
+        "country": "KH",
+        "answers": {"a": "ខ"},
+        "ip_address": "2001:db8::1",
+        "created_at": timezone.now() - timedelta(hours=1),
+    }
+    by_orm = Signature.objects.create(**fields, email_hash="1" * 64)
+    signature = Signature(**fields, email_hash="2" * 64)
+
+    insert_instance(signature)
+
+    assert signature.pk is not None and signature.pk != by_orm.pk
+    assert signature._state.adding is False and signature._state.db == "default"
+    stored = Signature.objects.get(pk=signature.pk)
+    for field in Signature._meta.concrete_fields:
+        if field.name in {"id", "email_hash", "link_secret", "receipt"}:
+            continue  # its own key, hash and random secrets
+        assert getattr(stored, field.attname) == getattr(by_orm, field.attname), field.name
+        assert getattr(stored, field.attname) == getattr(signature, field.attname), field.name
+    assert stored.link_secret == signature.link_secret and stored.receipt == signature.receipt
+    with pytest.raises(ValueError, match="new instance"):
+        insert_instance(signature)  # saved already
+
+    message = Message(key="test:insert", to="sok@example.org", subject="s", body_text="t")
+    insert_instance(message)
+    assert message.created_at is not None  # auto_now_add, as save() sets it
+    assert Message.objects.get(pk=message.pk).created_at == message.created_at
+
+
+def test_delete_row_deletes_that_row_alone_and_refuses_a_model_others_refer_to() -> None:
+    campaign = make_campaign()
+    kept, gone = (Submission.objects.create(campaign=campaign, payload="{}") for _ in range(2))
+
+    delete_row(gone)
+
+    assert list(Submission.objects.all()) == [kept]
+    with pytest.raises(ValueError, match="referred to"):
+        delete_row(campaign)  # signatures, questions ... refer to it: delete() must cascade

@@ -116,3 +116,62 @@ def test_a_full_batch_hands_over_to_a_new_drain(
     assert queued == [services.DRAIN_TASK]
     assert tasks.submissions_drain.apply().get() == 1
     assert queued == [services.DRAIN_TASK]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_two_drains_at_once_take_different_forms_oldest_first(campaign: Campaign) -> None:
+    """The drain's question, written once per process, still locks what it
+    takes and skips what another drain holds (the other drain here is a
+    second connection, in a thread, holding the oldest form)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    first, second, third = (
+        Submission.objects.create(campaign=campaign, payload="{}") for _ in range(3)
+    )
+    held, release = threading.Event(), threading.Event()
+    taken: list[int] = []
+
+    def other_drain() -> None:
+        try:
+            with transaction.atomic():
+                submission = services._next_waiting([], None)
+                assert submission is not None
+                taken.append(submission.pk)
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_drain)
+    thread.start()
+    assert held.wait(10)
+    try:
+        with transaction.atomic():
+            mine = services._next_waiting([], None)
+            assert mine is not None and mine.pk == second.pk  # the oldest is held: skipped
+            assert mine.campaign == campaign  # the campaign this process keeps
+            # A form that failed is left out, the same way, by the ORM's question.
+            other = services._next_waiting([second.pk], None)
+            assert other is not None and other.pk == third.pk
+    finally:
+        release.set()
+        thread.join()
+    assert taken == [first.pk]
+
+
+def test_the_sweep_takes_only_forms_older_than_its_grace(campaign: Campaign) -> None:
+    old = Submission.objects.create(
+        campaign=campaign, payload="{}", received_at=services.timezone.now() - timedelta(minutes=5)
+    )
+    Submission.objects.create(campaign=campaign, payload="{}")
+    from django.db import transaction
+
+    with transaction.atomic():
+        due = services._next_waiting([], services.timezone.now() - timedelta(minutes=1))
+        assert due is not None and due.pk == old.pk
+        assert (
+            services._next_waiting([old.pk], services.timezone.now() - timedelta(minutes=1)) is None
+        )
