@@ -9,12 +9,14 @@ import services, never the reverse, so there is no circle between the two.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
 from celery import Task, current_app
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Model
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,45 @@ def drain_started(task_name: str) -> None:
     """Called by a drain before it looks for rows: what is committed from now
     on asks for a drain of its own."""
     cache.delete(_drain_key(task_name))
+
+
+def rows_drain(
+    take: Callable[[list[int]], Model | None],
+    handle: Callable[[Any], object],
+    *,
+    limit: int,
+    log: logging.Logger,
+    failure: str,
+) -> int:
+    """A drain's work: rows handled one by one, oldest first, up to `limit`,
+    each in a transaction of its own. `take(skipped)` gives the next row
+    locked with SKIP LOCKED (two drains at once take different rows),
+    leaving out the keys in `skipped`; `handle(row)` does its work in that
+    transaction. A row whose handling fails for a reason other than the
+    database is logged (`failure % key`) and skipped by this drain, for the
+    periodic sweep; a database error is raised, for the task to retry.
+    Returns how many rows were handled."""
+    handled = 0
+    skipped: list[int] = []
+    while handled < limit:
+        key = None
+        try:
+            with transaction.atomic():
+                row = take(skipped)
+                if row is None:
+                    break
+                key = row.pk
+                handle(row)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            if key is None:
+                raise
+            log.exception(failure, key)
+            skipped.append(key)
+            continue
+        handled += 1
+    return handled
 
 
 # The database refusing connections (a restart, a failover, a full pool) is

@@ -9,11 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-from django.db import InterfaceError, OperationalError, transaction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from core import telegram_api
-from core.background import drain_after_commit, task_queue
+from core.background import drain_after_commit, rows_drain, task_queue
 from core.compiled import insert_instance
 from outbox.models import Message
 
@@ -185,33 +184,23 @@ def messages_send_due(*, limit: int = DRAIN_BATCH) -> int:
     a drain again. A message that fails for another reason (a bug) is
     logged and left for the flush; a database error is raised, for the
     task to retry."""
-    tried = 0
-    broken: list[int] = []
-    while tried < limit:
-        message_id = None
-        try:
-            with transaction.atomic():
-                message = (
-                    Message.objects.due()
-                    .select_for_update(skip_locked=True)
-                    .exclude(pk__in=broken)
-                    .order_by("next_attempt_at", "pk")
-                    .first()
-                )
-                if message is None:
-                    break
-                message_id = message.pk
-                _message_send(message)
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception:
-            if message_id is None:
-                raise
-            logger.exception("outbox: message %s not sent; the flush tries again", message_id)
-            broken.append(message_id)
-            continue
-        tried += 1
-    return tried
+    return rows_drain(
+        _next_due,
+        _message_send,
+        limit=limit,
+        log=logger,
+        failure="outbox: message %s not sent; the flush tries again",
+    )
+
+
+def _next_due(broken: list[int]) -> Message | None:
+    return (
+        Message.objects.due()
+        .select_for_update(skip_locked=True)
+        .exclude(pk__in=broken)
+        .order_by("next_attempt_at", "pk")
+        .first()
+    )
 
 
 def _message_send(message: Message) -> bool:

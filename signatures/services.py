@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from campaigns.models import Campaign
 from campaigns.published import published_copy
 from core import countlog
-from core.background import drain_after_commit
+from core.background import drain_after_commit, rows_drain
 from core.compiled import CompiledRead, delete_row, insert_instance, insert_row
 from core.http import client_ip, network_of
 from outbox.services import message_queue, messages_erase
@@ -188,29 +188,13 @@ def submissions_process(
     A submission that fails for a reason other than the database is logged
     and left for the periodic sweep; a database error is raised, for the
     task to retry."""
-    processed = 0
-    failed: list[int] = []
-    while processed < limit:
-        submission_id = None
-        try:
-            with transaction.atomic():
-                submission = _next_waiting(failed, received_before)
-                if submission is None:
-                    break
-                submission_id = submission.pk
-                _submission_process(submission)
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception:
-            if submission_id is None:
-                raise
-            logger.exception(
-                "submission %s not processed; the periodic sweep retries", submission_id
-            )
-            failed.append(submission_id)
-            continue
-        processed += 1
-    return processed
+    return rows_drain(
+        lambda failed: _next_waiting(failed, received_before),
+        _submission_process,
+        limit=limit,
+        log=logger,
+        failure="submission %s not processed; the periodic sweep retries",
+    )
 
 
 def submissions_process_due(
