@@ -309,7 +309,7 @@ def _telegram_signature_create(
     """A signature to be confirmed through Telegram: no address, no mail.
     Who the person is becomes known when they press Start with the link's
     token (signatures.telegram), and duplicates are found then."""
-    return Signature.objects.create(
+    signature = Signature(
         campaign=campaign,
         channel=Signature.Channel.TELEGRAM,
         telegram_token=data["telegram_token"],
@@ -318,6 +318,8 @@ def _telegram_signature_create(
             data, ip_address=ip_address, language=language, suspect_reason=suspect_reason
         ),
     )
+    insert_instance(signature)  # objects.create(), its INSERT written once per process
+    return signature
 
 
 def _signing_again(signature: Signature, *, language: str) -> None:
