@@ -29,6 +29,11 @@ FLUSH_GRACE = timedelta(seconds=60)
 # The row lock and its status still send each message once.
 DRAIN_TASK = "outbox.tasks.messages_drain"
 DRAIN_BATCH = 200
+# A message is due from its next attempt time, which the host that wrote it
+# set by its own clock: a drain on a host whose clock runs a moment behind
+# must not leave a message written a moment ago for the flush. Sending one
+# a few seconds before its backoff ends does no harm.
+CLOCK_TOLERANCE = timedelta(seconds=5)
 
 
 def messages_send_soon() -> None:
@@ -195,7 +200,7 @@ def messages_send_due(*, limit: int = DRAIN_BATCH) -> int:
 
 def _next_due(broken: list[int]) -> Message | None:
     return (
-        Message.objects.due()
+        Message.objects.due(grace=-CLOCK_TOLERANCE)
         .select_for_update(skip_locked=True)
         .exclude(pk__in=broken)
         .order_by("next_attempt_at", "pk")

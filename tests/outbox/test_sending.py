@@ -209,3 +209,13 @@ def test_the_flush_asks_for_a_drain_only_when_a_message_waited_past_its_grace(
     Message.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=2))
     assert outbox_flush() == 1
     assert asked == [services.DRAIN_TASK]
+
+
+@pytest.mark.django_db
+def test_a_message_written_by_a_host_whose_clock_runs_ahead_is_sent_at_once(mailoutbox) -> None:
+    now = timezone.now()
+    written("test:ahead", next_attempt_at=now + timedelta(seconds=2))  # another host, a moment ago
+    written("test:backoff", next_attempt_at=now + timedelta(minutes=1))
+
+    assert messages_send_due() == 1
+    assert [m.extra_headers["Message-ID"] for m in mailoutbox] == ["<test.ahead@sitthi>"]
