@@ -128,16 +128,21 @@ def per_signature(signatures: int) -> dict[str, float]:
 
 
 def _leaves_load(campaign_id: int, count: int, first_day: date) -> None:
-    """`count` unsequenced leaves over 100 days, written with COPY."""
+    """`count` unsequenced leaves over 100 days, written with COPY, and the
+    count the site shows moved with them (a delta per country), as
+    signatures' status changes move it: the head agrees with the count."""
+    from collections import Counter
+
     from django.db import connection
 
     from core import countlog
-    from signatures.models import CountEvent
+    from signatures.models import CountEvent, TallyDelta
 
     table = CountEvent._meta.db_table
     columns = "(campaign_id, kind, day, country, delta, receipt_hash, leaf_hash)"
     countries = ["FR", "AU", "US", "CA", "JP", "KR", "TH", "DE", "NZ", "KH"]
     campaign = countlog.campaign_hash(campaign_id)
+    shown: Counter[str] = Counter()
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} {columns} FROM STDIN") as copy:
         for number in range(count):
             day = (first_day + timedelta(days=number * 100 // count)).isoformat()
@@ -161,6 +166,13 @@ def _leaves_load(campaign_id: int, count: int, first_day: date) -> None:
                     countlog.leaf_hash(fields),
                 )
             )
+            shown[fields["country"]] += fields["delta"]
+    step = 30_000  # a delta is a small integer
+    TallyDelta.objects.bulk_create(
+        TallyDelta(campaign_id=campaign_id, country=country, delta=min(step, total - done))
+        for country, total in shown.items()
+        for done in range(0, total, step)
+    )
 
 
 def publish_in_this_process(campaign_id: int) -> dict[str, float]:
