@@ -77,14 +77,15 @@ class _Written(Generic[M]):
     model: type[M]
     sql: str
     params: tuple[Any, ...]
-    position: int  # of the marker in `params`
+    position: int | None  # of the marker in `params`; None: a read without one
     locks: bool  # SELECT ... FOR UPDATE: only inside a transaction
 
 
 class CompiledRead(Generic[M]):
-    """`build(marker)` makes a queryset whose one varying value is `marker`.
-    Its SQL is written once per database alias; `first(value)` runs it with
-    `value` in the marker's place. Rows come back as the ORM's would: model
+    """`build(marker)` makes a queryset whose one varying value is `marker`
+    (or that varies in nothing: `build` ignores the marker, and `first()` is
+    given no value). Its SQL is written once per database alias;
+    `first(value)` runs it with `value` in the marker's place. Rows come back as the ORM's would: model
     instances with each field's converter applied (RawQuerySet), and the
     queryset's annotations as attributes. The first run in a process goes
     through a RawQuerySet; how it made its instance is kept (_Instances),
@@ -95,26 +96,33 @@ class CompiledRead(Generic[M]):
         self._written: dict[str, _Written[M]] = {}
         self._instances: dict[str, _Instances] = {}
 
-    def _written_for(self, using: str, value: int) -> tuple[_Written[M], list[Any]]:
+    def _written_for(self, using: str, value: int | None) -> tuple[_Written[M], list[Any]]:
         """The SQL for `using` and its parameters with `value` in place."""
         written = self._written.get(using)
         if written is None:
             queryset = self._build(MARKER)
             sql, params = queryset.query.get_compiler(using).as_sql()
             positions = [index for index, param in enumerate(params) if param == MARKER]
-            if len(positions) != 1:
+            if len(positions) != (0 if value is None else 1):
                 raise ValueError(f"the marker is in {len(positions)} places of {sql!r}")
             written = self._written[using] = _Written(
-                queryset.model, sql, tuple(params), positions[0], queryset.query.select_for_update
+                queryset.model,
+                sql,
+                tuple(params),
+                positions[0] if positions else None,
+                queryset.query.select_for_update,
             )
+        if (value is None) != (written.position is None):
+            raise ValueError("a read is run with a value exactly when its queryset varies")
         if written.locks and connections[using].get_autocommit():
             # As the ORM refuses it: a lock outside a transaction ends at once.
             raise TransactionManagementError("select_for_update is only for a transaction")
         params = list(written.params)
-        params[written.position] = value
+        if written.position is not None:
+            params[written.position] = value
         return written, params
 
-    def first(self, value: int, *, using: str = "default") -> M | None:
+    def first(self, value: int | None = None, *, using: str = "default") -> M | None:
         written, params = self._written_for(using, value)
         plan = self._instances.get(using)
         if plan is None:

@@ -140,14 +140,13 @@ def _submission_process(submission: Submission) -> Signature:
 
 
 def _waiting(
-    *, after: int = 0, failed: Sequence[int] = (), received_before: datetime | None = None
+    *, failed: Sequence[int] = (), received_before: datetime | None = None
 ) -> QuerySet[Submission]:
-    """The oldest submission waiting (after the key `after`), locked, that no
-    other drain holds: each is processed once however many drains run."""
+    """The oldest submission waiting, locked, that no other drain holds:
+    each is processed once however many drains run."""
     waiting = (
         Submission.objects.select_for_update(skip_locked=True, of=("self",))
         .annotate(campaign_slug=F("campaign__slug"))
-        .filter(pk__gt=after)
         .order_by("pk")
     )
     if failed:
@@ -160,14 +159,14 @@ def _waiting(
 # The drain's usual question (nothing failed, no time limit), written once
 # per process: the ORM wrote it afresh for every submission, a fifth of the
 # worker's CPU.
-NEXT_WAITING = CompiledRead(lambda after: _waiting(after=after))
+NEXT_WAITING = CompiledRead(lambda _marker: _waiting())
 
 
 def _next_waiting(failed: list[int], received_before: datetime | None) -> Submission | None:
     if failed or received_before is not None:
         submission = _waiting(failed=failed, received_before=received_before).first()
     else:
-        submission = NEXT_WAITING.first(0)
+        submission = NEXT_WAITING.first()
     if submission is not None:
         # The campaign as this process keeps it (as the sign POST read it).
         slug = submission.campaign_slug  # type: ignore[attr-defined]  # the read's annotation

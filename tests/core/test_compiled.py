@@ -126,6 +126,20 @@ def test_a_queryset_without_the_marker_once_is_refused() -> None:
     assert -(2**31) <= MARKER < 0
 
 
+def test_a_read_that_varies_in_nothing_is_run_without_a_value() -> None:
+    campaign = make_campaign()
+    oldest = make_signature(campaign, email="a@example.org")
+    make_signature(campaign, email="b@example.org")
+    fixed = CompiledRead(lambda _marker: Signature.objects.order_by("pk")[:1])
+
+    assert fixed.first() == oldest
+    assert fixed.first() == oldest  # the kept plan, as the ORM's
+    with pytest.raises(ValueError, match="exactly when"):
+        fixed.first(oldest.pk)  # nowhere to put it
+    with pytest.raises(ValueError, match="exactly when"):
+        READ.first()  # its queryset varies: a value is needed
+
+
 def test_recent_signers_are_the_public_ones_newest_first() -> None:
     campaign = make_campaign()
     other = make_campaign("other")

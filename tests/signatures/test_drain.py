@@ -2,10 +2,13 @@
 for a burst of forms, not one per form; none lost, none processed twice."""
 
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from core import background
@@ -124,10 +127,6 @@ def test_two_drains_at_once_take_different_forms_oldest_first(campaign: Campaign
     """The drain's question, written once per process, still locks what it
     takes and skips what another drain holds (the other drain here is a
     second connection, in a thread, holding the oldest form)."""
-    import threading
-
-    from django.db import connection, transaction
-
     first, second, third = (
         Submission.objects.create(campaign=campaign, payload="{}") for _ in range(3)
     )
@@ -164,14 +163,12 @@ def test_two_drains_at_once_take_different_forms_oldest_first(campaign: Campaign
 
 def test_the_sweep_takes_only_forms_older_than_its_grace(campaign: Campaign) -> None:
     old = Submission.objects.create(
-        campaign=campaign, payload="{}", received_at=services.timezone.now() - timedelta(minutes=5)
+        campaign=campaign, payload="{}", received_at=timezone.now() - timedelta(minutes=5)
     )
     Submission.objects.create(campaign=campaign, payload="{}")
-    from django.db import transaction
+    received_before = timezone.now() - timedelta(minutes=1)
 
     with transaction.atomic():
-        due = services._next_waiting([], services.timezone.now() - timedelta(minutes=1))
+        due = services._next_waiting([], received_before)
         assert due is not None and due.pk == old.pk
-        assert (
-            services._next_waiting([old.pk], services.timezone.now() - timedelta(minutes=1)) is None
-        )
+        assert services._next_waiting([old.pk], received_before) is None
