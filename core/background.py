@@ -87,6 +87,30 @@ def drain_started(task_name: str) -> None:
     cache.delete(_drain_key(task_name))
 
 
+def drain_run(
+    task: Task,
+    task_name: str,
+    work: Callable[[int], int],
+    *,
+    batch: int,
+    what: str,
+    fallback: str,
+) -> int:
+    """The body of the drain task `task` (registered as `task_name`): forget
+    the request that queued it (drain_started), do `work(batch)` (how many
+    rows it handled, rows_drain), and hand over to a new drain when the
+    batch was full. A refused database retries the task (database_retry,
+    `what` and `fallback` naming the work in its warning)."""
+    drain_started(task_name)
+    try:
+        handled = work(batch)
+    except (OperationalError, InterfaceError) as error:
+        return database_retry(task, error, work=what, fallback=fallback)
+    if handled >= batch:
+        task_queue(task_name)
+    return handled
+
+
 def rows_drain(
     take: Callable[[list[int]], Model | None],
     handle: Callable[[Any], object],

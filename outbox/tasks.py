@@ -1,7 +1,6 @@
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
-from core.background import DATABASE_RETRIES, database_retry, drain_started, task_queue
+from core.background import DATABASE_RETRIES, drain_run
 from outbox import services
 
 
@@ -10,18 +9,16 @@ from outbox import services
 def messages_drain(self: Task) -> int:
     """Send every message that is due (each once); a full batch hands over
     to a new drain."""
-    drain_started(services.DRAIN_TASK)
     # A message is changed only once sent or failed, in its own transaction:
     # a retry after a refused database cannot send one twice.
-    try:
-        tried = services.messages_send_due(limit=services.DRAIN_BATCH)
-    except (OperationalError, InterfaceError) as error:
-        return database_retry(
-            self, error, work="the outbox's messages", fallback="the flush will send them"
-        )
-    if tried >= services.DRAIN_BATCH:
-        task_queue(services.DRAIN_TASK)
-    return tried
+    return drain_run(
+        self,
+        services.DRAIN_TASK,
+        lambda batch: services.messages_send_due(limit=batch),
+        batch=services.DRAIN_BATCH,
+        what="the outbox's messages",
+        fallback="the flush will send them",
+    )
 
 
 @shared_task

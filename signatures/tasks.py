@@ -1,9 +1,8 @@
 """Thin Celery tasks: each calls a service; running one twice does no harm."""
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
-from core.background import DATABASE_RETRIES, database_retry, drain_started, task_queue
+from core.background import DATABASE_RETRIES, drain_run
 from signatures import services, tallies, telegram
 
 
@@ -11,19 +10,14 @@ from signatures import services, tallies, telegram
 def submissions_drain(self: Task) -> int:
     """Turn every received signing form into a signature or a mail (each
     exactly once); a full batch hands over to a new drain."""
-    drain_started(services.DRAIN_TASK)
-    try:
-        processed = services.submissions_process(limit=services.DRAIN_BATCH)
-    except (OperationalError, InterfaceError) as error:
-        return database_retry(
-            self,
-            error,
-            work="received submissions",
-            fallback="the periodic sweep will process them",
-        )
-    if processed >= services.DRAIN_BATCH:
-        task_queue(services.DRAIN_TASK)
-    return processed
+    return drain_run(
+        self,
+        services.DRAIN_TASK,
+        lambda batch: services.submissions_process(limit=batch),
+        batch=services.DRAIN_BATCH,
+        what="received submissions",
+        fallback="the periodic sweep will process them",
+    )
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -5,6 +5,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from core import background
 from outbox import services
 from outbox.models import Message
 from outbox.services import message_queue, messages_send_due, outbox_flush
@@ -170,7 +171,7 @@ def test_a_drain_stops_at_its_limit_and_the_task_hands_over(mailoutbox, monkeypa
 
     handed_over: list[str] = []
     monkeypatch.setattr(services, "DRAIN_BATCH", 1)
-    monkeypatch.setattr(tasks, "task_queue", handed_over.append)
+    monkeypatch.setattr(background, "task_queue", handed_over.append)
     assert tasks.messages_drain() == 1
     assert handed_over == [services.DRAIN_TASK]  # a full batch: more may wait
 

@@ -113,7 +113,6 @@ def test_a_full_batch_hands_over_to_a_new_drain(
     for number in range(3):
         receive(campaign, f"dara{number}@example.org", django_capture_on_commit_callbacks)
     monkeypatch.setattr(services, "DRAIN_BATCH", 2)
-    monkeypatch.setattr(tasks, "task_queue", lambda name, *args: queued.append(name))
     queued.clear()
     assert tasks.submissions_drain.apply().get() == 2
     assert queued == [services.DRAIN_TASK]
