@@ -3,17 +3,19 @@
 import logging
 import smtplib
 import threading
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.db.models import QuerySet
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from core import telegram_api
 from core.background import drain_after_commit, rows_drain, task_queue
-from core.compiled import insert_instance
+from core.compiled import CompiledRead, insert_instance
 from outbox.models import Message
 
 logger = logging.getLogger(__name__)
@@ -198,14 +200,20 @@ def messages_send_due(*, limit: int = DRAIN_BATCH) -> int:
     )
 
 
+def _due(broken: Sequence[int] = ()) -> QuerySet[Message]:
+    """The next message due, locked, that no other drain holds."""
+    due = Message.objects.due(grace=-CLOCK_TOLERANCE).select_for_update(skip_locked=True)
+    if broken:
+        due = due.exclude(pk__in=broken)
+    return due.order_by("next_attempt_at", "pk")[:1]
+
+
+# The drain's usual question (nothing broken), written once per process.
+NEXT_DUE = CompiledRead(lambda _marker: _due())
+
+
 def _next_due(broken: list[int]) -> Message | None:
-    return (
-        Message.objects.due(grace=-CLOCK_TOLERANCE)
-        .select_for_update(skip_locked=True)
-        .exclude(pk__in=broken)
-        .order_by("next_attempt_at", "pk")
-        .first()
-    )
+    return _due(broken).first() if broken else NEXT_DUE.first()
 
 
 def _message_send(message: Message) -> bool:

@@ -1,8 +1,9 @@
 import socket
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core import background
@@ -69,8 +70,6 @@ def test_repeated_failures_mark_the_message_failed_for_the_admin(smtp_server, se
 
 @pytest.mark.django_db
 def test_addresses_and_bodies_are_encrypted_at_rest() -> None:
-    from django.db import connection
-
     queue_hello()
     with connection.cursor() as cursor:
         cursor.execute('SELECT "to", body_text FROM outbox_message')
@@ -220,3 +219,41 @@ def test_a_message_written_by_a_host_whose_clock_runs_ahead_is_sent_at_once(mail
 
     assert messages_send_due() == 1
     assert [m.extra_headers["Message-ID"] for m in mailoutbox] == ["<test.ahead@sitthi>"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_two_drains_at_once_take_different_messages_oldest_first() -> None:
+    """The drain's question, written once per process, still locks what it
+    takes and skips what another drain holds (a second connection, in a
+    thread, holding the oldest message)."""
+    now = timezone.now()
+    first, second = (
+        written(f"test:{n}", next_attempt_at=now - timedelta(minutes=2 - n)) for n in range(2)
+    )
+    held, release = threading.Event(), threading.Event()
+    taken: list[int] = []
+
+    def other_drain() -> None:
+        try:
+            with transaction.atomic():
+                message = services._next_due([])
+                assert message is not None
+                taken.append(message.pk)
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_drain)
+    thread.start()
+    assert held.wait(10)
+    try:
+        with transaction.atomic():
+            mine = services._next_due([])
+            assert mine is not None and mine.pk == second.pk  # the oldest is held: skipped
+            assert services._next_due([second.pk]) is None  # the ORM's question, the same way
+    finally:
+        release.set()
+        thread.join()
+    assert taken == [first.pk]
