@@ -135,7 +135,7 @@ def make_staff(
 
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     if role:
-        roles.groups_ensure()
+        # Made by post_migrate, after migrate and after every flush.
         user.groups.add(Group.objects.get(name=role))
     for permission in permissions:
         app_label, codename = permission.split(".")
