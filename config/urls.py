@@ -22,14 +22,17 @@ urlpatterns = [
     path(".well-known/sitthi-record-keys.json", transparency_views.public_keys),
 ]
 
+# Django tries the patterns in order: the signers' and readers' pages, most
+# of the requests, come first (no other pattern starts with "campaigns/" or
+# "sign/", so the order changes nothing else).
 urlpatterns += i18n_patterns(
-    path(settings.ADMIN_URL, admin.site.urls),
-    path("accounts/", include("allauth.urls")),
-    path("statements/", include("statements.urls")),
-    path("organisers/", include("organisers.urls")),
-    path("verify/", include((page_patterns, "verify"))),
     path("", include("signatures.urls")),
     path("", include("campaigns.urls")),
+    path("statements/", include("statements.urls")),
+    path("verify/", include((page_patterns, "verify"))),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("organisers/", include("organisers.urls")),
     prefix_default_language=True,
 )
 
