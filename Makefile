@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # instead of compiling Django from source again (5-8 s of CPU a process).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help install run test check lint format worker beat bench messages compilemessages migrate demo clean
+.PHONY: help install run test check lint format worker beat bench messages compilemessages migrate demo pdf-fonts clean
 
 help:
 	@echo "make run      serve http://127.0.0.1:8000/ on embedded defaults, demo loaded"
@@ -42,6 +42,11 @@ migrate: install
 
 demo: migrate
 	$(MANAGE) load_demo
+
+# The static fonts PDFs embed (core/pdf_fonts/), made from the variable fonts
+# of the fontpkg packages: after upgrading one, run this and commit.
+pdf-fonts: install
+	$(PY) -m core.pdf_fonts_make
 
 run: compilemessages demo
 	$(MANAGE) runserver 127.0.0.1:8000

@@ -12,9 +12,10 @@ does not do on its own for Khmer:
   phrase with its real text; it is switched on by the first render, not by
   importing anything, and only on the WeasyPrint version it was copied from.
 
-Plain Python: no Django, no project app. WeasyPrint, khmercut and the font
-packages are imported by the functions that use them, on purpose: a web
-process that never renders a PDF does not pay their memory and start-up time.
+Plain Python: no Django, no project app. WeasyPrint and khmercut are
+imported by the functions that use them, on purpose: a web process that
+never renders a PDF does not pay their memory and start-up time. The fonts
+are static files of our own (`pdf_font_faces`).
 """
 
 from __future__ import annotations
@@ -62,22 +63,42 @@ def khmer_word_breaks(html: str) -> str:
     return head + separator + MARKUP_OR_TEXT.sub(text_only, body)
 
 
-@cache
-def pdf_fonts() -> dict[str, Path]:
-    """The fonts our PDFs embed (OFL-1.1, shipped with the licence by their PyPI packages).
+# The fonts our PDFs embed (OFL-1.1, their licences beside them): static
+# instances of Noto Sans Khmer (Latin letters too) and Noto Sans (for longer
+# English text), made by core.pdf_fonts_make from the variable fonts of
+# their fontpkg packages. Variable fonts cost WeasyPrint an instancing per
+# font and PDF, 60% of a statement's rendering time.
+PDF_FONTS_DIR = Path(__file__).resolve().parent / "pdf_fonts"
+PDF_FONT_WEIGHTS = (400, 600, 700)  # every weight the PDF templates ask for
+SOURCES_FILE = "sources.json"
+# face: (file name stem, CSS font-style)
+FACES = {
+    "khmer": ("NotoSansKhmer", "normal"),
+    "latin": ("NotoSans", "normal"),
+    "latin_italic": ("NotoSans-Italic", "italic"),
+}
 
-    Noto Sans Khmer has Latin letters too; Noto Sans is for longer English text.
-    """
-    import fontpkg_noto_sans
-    import fontpkg_noto_sans_khmer
 
-    khmer = fontpkg_noto_sans_khmer.ROOT / "files"
-    latin = Path(fontpkg_noto_sans.__file__).resolve().parent / "files"
-    return {
-        "khmer": next(khmer.glob("NotoSansKhmer*.ttf")),
-        "latin": next(p for p in latin.glob("NotoSans*.ttf") if "Italic" not in p.name),
-        "latin_italic": next(latin.glob("NotoSans-Italic*.ttf")),
-    }
+def instance_name(face: str, weight: int) -> str:
+    return f"{FACES[face][0]}-{weight}.ttf"
+
+
+def pdf_font_faces(families: dict[str, str]) -> str:
+    """The @font-face rules for `families` ({"khmer": CSS family name,
+    "latin": ...}; "latin" brings its italic): one rule per weight and
+    style, so that no weight is synthesised."""
+    rules = []
+    for face, (_stem, style) in FACES.items():
+        family = families.get(face.removesuffix("_italic"))
+        if family is None:
+            continue
+        for weight in PDF_FONT_WEIGHTS:
+            url = (PDF_FONTS_DIR / instance_name(face, weight)).as_uri()
+            rules.append(
+                f'@font-face {{ font-family: "{family}"; src: url("{url}");'
+                f" font-weight: {weight}; font-style: {style}; }}"
+            )
+    return "\n".join(rules)
 
 
 def install() -> bool:
