@@ -1,5 +1,4 @@
 import socket
-import threading
 from datetime import timedelta
 
 import pytest
@@ -10,6 +9,7 @@ from core import background
 from outbox import services
 from outbox.models import Message
 from outbox.services import message_queue, messages_send_due, outbox_flush
+from tests.drains import taken_by_another_drain
 
 
 def queue_hello(key: str = "test:hello") -> Message:
@@ -231,29 +231,9 @@ def test_two_drains_at_once_take_different_messages_oldest_first() -> None:
     first, second = (
         written(f"test:{n}", next_attempt_at=now - timedelta(minutes=2 - n)) for n in range(2)
     )
-    held, release = threading.Event(), threading.Event()
-    taken: list[int] = []
-
-    def other_drain() -> None:
-        try:
-            with transaction.atomic():
-                message = services._next_due([])
-                assert message is not None
-                taken.append(message.pk)
-                held.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_drain)
-    thread.start()
-    assert held.wait(10)
-    try:
+    with taken_by_another_drain(lambda: services._next_due([])) as taken:
+        assert taken == first.pk
         with transaction.atomic():
             mine = services._next_due([])
             assert mine is not None and mine.pk == second.pk  # the oldest is held: skipped
             assert services._next_due([second.pk]) is None  # the ORM's question, the same way
-    finally:
-        release.set()
-        thread.join()
-    assert taken == [first.pk]

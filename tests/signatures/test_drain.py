@@ -2,18 +2,18 @@
 for a burst of forms, not one per form; none lost, none processed twice."""
 
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from core import background
 from signatures import services, tasks
 from signatures.models import Signature, Submission
+from tests.drains import taken_by_another_drain
 
 pytestmark = pytest.mark.django_db
 
@@ -129,24 +129,8 @@ def test_two_drains_at_once_take_different_forms_oldest_first(campaign: Campaign
     first, second, third = (
         Submission.objects.create(campaign=campaign, payload="{}") for _ in range(3)
     )
-    held, release = threading.Event(), threading.Event()
-    taken: list[int] = []
-
-    def other_drain() -> None:
-        try:
-            with transaction.atomic():
-                submission = services._next_waiting([], None)
-                assert submission is not None
-                taken.append(submission.pk)
-                held.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_drain)
-    thread.start()
-    assert held.wait(10)
-    try:
+    with taken_by_another_drain(lambda: services._next_waiting([], None)) as taken:
+        assert taken == first.pk
         with transaction.atomic():
             mine = services._next_waiting([], None)
             assert mine is not None and mine.pk == second.pk  # the oldest is held: skipped
@@ -154,10 +138,6 @@ def test_two_drains_at_once_take_different_forms_oldest_first(campaign: Campaign
             # A form that failed is left out, the same way, by the ORM's question.
             other = services._next_waiting([second.pk], None)
             assert other is not None and other.pk == third.pk
-    finally:
-        release.set()
-        thread.join()
-    assert taken == [first.pk]
 
 
 def test_the_sweep_takes_only_forms_older_than_its_grace(campaign: Campaign) -> None:
