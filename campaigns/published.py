@@ -85,13 +85,16 @@ def forget_published() -> None:
     _published.forget()
 
 
-def published_copy(slug: str, pk: int) -> Campaign | None:
-    """The kept copy of the campaign `pk` (known by its slug), so that a row
-    that points to it (a signature) needs no campaign of its own and what is
-    kept with it serves that request too; None for a draft, or when the slug
-    now names another campaign."""
+def published_copy_attach(row: Any) -> None:
+    """Give `row` (a signature, a received form: a row pointing to a
+    campaign, read with that campaign's slug annotated as `campaign_slug`)
+    the kept copy of its campaign, so that it needs no campaign of its own
+    and what is kept with the campaign serves its request too. A draft's
+    campaign, or one whose slug now names another campaign, is left to be
+    loaded when first read."""
     try:
-        published = published_campaign(slug)
+        published = published_campaign(row.campaign_slug)
     except Http404:
-        return None
-    return published if published.pk == pk else None
+        return
+    if published.pk == row.campaign_id:
+        row.campaign = published

@@ -27,7 +27,7 @@ from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import translation
 
-from campaigns.published import published_copy
+from campaigns.published import published_copy_attach
 from core.compiled import CompiledRead
 from signatures.models import Signature
 
@@ -135,11 +135,8 @@ def _signature_from(
         raise LinkInvalid
     # The campaign as this process keeps it (a few seconds, as the sign POST
     # reads it): no second model to load, and its kept pages serve the page
-    # that follows. A draft's is loaded when first read.
-    slug = signature.campaign_slug  # type: ignore[attr-defined]  # the read's annotation
-    campaign = published_copy(slug, signature.campaign_id)
-    if campaign is not None:
-        signature.campaign = campaign
+    # that follows.
+    published_copy_attach(signature)
     return signature
 
 

@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from campaigns.models import Campaign
-from campaigns.published import published_copy
+from campaigns.published import published_copy_attach
 from core import countlog
 from core.background import drain_after_commit, rows_drain
 from core.compiled import CompiledRead, delete_row, insert_instance, insert_row
@@ -168,11 +168,7 @@ def _next_waiting(failed: list[int], received_before: datetime | None) -> Submis
     else:
         submission = NEXT_WAITING.first()
     if submission is not None:
-        # The campaign as this process keeps it (as the sign POST read it).
-        slug = submission.campaign_slug  # type: ignore[attr-defined]  # the read's annotation
-        campaign = published_copy(slug, submission.campaign_id)
-        if campaign is not None:
-            submission.campaign = campaign
+        published_copy_attach(submission)  # the campaign as the sign POST read it
     return submission
 
 
