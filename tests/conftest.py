@@ -30,6 +30,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from config.celery import app as celery_app
+from tests import flush_rows
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -174,6 +175,29 @@ def _flush_by_delete() -> Iterator[None]:
     DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign,assignment]
     yield
     DatabaseOperations.sql_flush = truncate  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_writes_post_migrate_rows_back() -> Iterator[None]:
+    """After a flush, the rows post_migrate's receivers made at this
+    process's first flush, written back instead of made again (see
+    tests/flush_rows.py). The receivers take no input but the models, so the
+    rows are the same; test_flush_rows shows that they find nothing missing."""
+    from django.core.management.commands import flush
+    from django.core.management.sql import emit_post_migrate_signal as receivers_run
+
+    kept: dict[str, flush_rows.Rows] = {}
+
+    def post_migrate_rows(verbosity: int, interactive: bool, database: str) -> None:
+        if database in kept:
+            flush_rows.rows_write(database, kept[database])
+        else:
+            receivers_run(verbosity, interactive, database)
+            kept[database] = flush_rows.rows_read(database)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flush, "emit_post_migrate_signal", post_migrate_rows)
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
