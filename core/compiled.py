@@ -81,6 +81,9 @@ class _Written(Generic[M]):
     locks: bool  # SELECT ... FOR UPDATE: only inside a transaction
 
 
+VARIES = "a read is run with a value exactly when its queryset varies, in one place"
+
+
 class CompiledRead(Generic[M]):
     """`build(marker)` makes a queryset whose one varying value is `marker`
     (or that varies in nothing: `build` ignores the marker, and `first()` is
@@ -104,7 +107,8 @@ class CompiledRead(Generic[M]):
             sql, params = queryset.query.get_compiler(using).as_sql()
             positions = [index for index, param in enumerate(params) if param == MARKER]
             if len(positions) != (0 if value is None else 1):
-                raise ValueError(f"the marker is in {len(positions)} places of {sql!r}")
+                # The same refusal as below, whether the SQL is written yet or not.
+                raise ValueError(f"{VARIES}: the marker is in {len(positions)} places of {sql!r}")
             written = self._written[using] = _Written(
                 queryset.model,
                 sql,
@@ -113,7 +117,7 @@ class CompiledRead(Generic[M]):
                 queryset.query.select_for_update,
             )
         if (value is None) != (written.position is None):
-            raise ValueError("a read is run with a value exactly when its queryset varies")
+            raise ValueError(VARIES)
         if written.locks and connections[using].get_autocommit():
             # As the ORM refuses it: a lock outside a transaction ends at once.
             raise TransactionManagementError("select_for_update is only for a transaction")

@@ -186,7 +186,7 @@ def _flush_writes_post_migrate_rows_back() -> Iterator[None]:
     from django.core.management.commands import flush
     from django.core.management.sql import emit_post_migrate_signal as receivers_run
 
-    kept: dict[str, flush_rows.Rows] = {}
+    kept: dict[str, list[flush_rows.TableRows]] = {}
 
     def post_migrate_rows(verbosity: int, interactive: bool, database: str) -> None:
         if database in kept:

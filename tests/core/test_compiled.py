@@ -138,6 +138,8 @@ def test_a_read_that_varies_in_nothing_is_run_without_a_value() -> None:
         fixed.first(oldest.pk)  # nowhere to put it
     with pytest.raises(ValueError, match="exactly when"):
         READ.first()  # its queryset varies: a value is needed
+    with pytest.raises(ValueError, match="exactly when"):  # the same before its SQL is written
+        CompiledRead(lambda pk: Signature.objects.filter(pk=pk)).first()
 
 
 def test_recent_signers_are_the_public_ones_newest_first() -> None:
