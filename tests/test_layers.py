@@ -5,6 +5,7 @@ modules of one app import each other in a circle. README.md draws the layers."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import defaultdict
 from importlib import import_module
@@ -72,9 +73,15 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     return found
 
 
-def _graph() -> dict[str, set[str]]:
+# Read once per process (the checks share it; parsing every module is most
+# of their time) and the checks kept on one process.
+pytestmark = pytest.mark.xdist_group("layers")
+
+
+@functools.cache
+def _graph() -> dict[str, frozenset[str]]:
     modules = _modules()
-    return {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+    return {name: frozenset(_imports(name, path, set(modules))) for name, path in modules.items()}
 
 
 def _app(module: str) -> str:

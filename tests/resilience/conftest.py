@@ -14,7 +14,6 @@ Without the binaries the tests skip with the reason; with CI=true they fail.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import pwd
 import re
@@ -39,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.once_per_run import made_once_per_run
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -154,25 +155,6 @@ class ThrowawayPostgres:
         with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as conn:
             cursor = conn.execute(query, params)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
-
-
-def made_once_per_run(
-    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
-) -> Path:
-    """A folder built once per test run: the first test process to ask builds
-    it, the other pytest-xdist processes of the run wait for it and reuse it."""
-    base = factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # shared by the processes of this run only
-    folder = base / name
-    with open(base / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not (base / f"{name}.ready").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            build(folder)
-            (base / f"{name}.ready").touch()
-    return folder
 
 
 def _migrated_cluster(golden: Path) -> None:
