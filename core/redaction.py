@@ -20,11 +20,17 @@ ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
 # Signed tokens in confirm/withdraw links, in a path or a query string: long
 # runs of URL-safe characters.
 TOKEN = re.compile(r"(?<=[/=])[A-Za-z0-9_\-:]{24,}(?=/|$|\s|\?|&|\")")
+# Telegram start tokens, shorter (22 characters): in our start page's path
+# (and so in referrers) and in the bot's t.me links.
+START_TOKEN = re.compile(
+    r"(?<=/telegram/)[A-Za-z0-9_-]{16,32}(?=/)|(?<=start=)[A-Za-z0-9_-]{16,32}"
+)
 
 
 def redact(text: str) -> str:
     text = EMAIL.sub("[email]", text)
     text = TOKEN.sub("[token]", text)
+    text = START_TOKEN.sub("[token]", text)
     return PHONE.sub(_phone, text)
 
 

@@ -11,6 +11,11 @@ urlpatterns = [
     path("campaigns/<slug:slug>/sign/", views.sign, name="sign"),
     path("campaigns/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("campaigns/<slug:slug>/telegram/<str:token>/", views.telegram_start, name="telegram"),
+    path(
+        "campaigns/<slug:slug>/telegram/<str:token>/qr.svg",
+        views.telegram_qr,
+        name="telegram_qr",
+    ),
     path("sign/confirm/<str:token>/", views.confirm, name="confirm"),
     path("sign/withdraw/<str:token>/", views.withdraw, name="withdraw"),
 ]

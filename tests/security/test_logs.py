@@ -33,6 +33,21 @@ def test_redaction_removes_addresses_phones_and_tokens() -> None:
     assert "/km/sign/confirm/[token]/" in clean
 
 
+def test_redaction_removes_telegram_start_tokens_from_paths_referrers_and_links() -> None:
+    """A start token is shorter than a signed one (22 characters) and is a
+    key: whoever presses Start with it confirms that signature."""
+    start = "L_UHpKRLrH_SzdMpHEblzA"
+    line = (
+        f'"GET /km/campaigns/right-to-vote/telegram/{start}/qr.svg HTTP/1.1" 200 2048 3ms '
+        f'"https://sitthi.example.org/km/campaigns/right-to-vote/telegram/{start}/" '
+        f"sent https://t.me/sitthi_bot?start={start}"
+    )
+    clean = redact(line)
+    assert start not in clean and start[:12] not in clean
+    assert "/km/campaigns/right-to-vote/telegram/[token]/qr.svg" in clean
+    assert "?start=[token]" in clean
+
+
 def test_redaction_keeps_ordinary_numbers_times_and_addresses() -> None:
     line = "2026-11-25T04:00:00 signature 12345 folded in 0.25s from 203.0.113.9"
     assert redact(line) == line

@@ -3,10 +3,13 @@ link, the webhook and the bot's answers, against a fake Bot API server."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from typing import Any
 
 import pytest
+import segno
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -70,8 +73,46 @@ def test_signing_with_telegram_needs_no_address_and_shows_a_plain_link(
     assert Message.objects.count() == 0  # no mail
     start = Client().get(response["Location"]).content.decode()
     assert f"https://t.me/sitthi_test_bot?start={token}" in start
-    assert "<svg" in start  # the QR code, drawn here
+    # The QR code: our own image, loaded only where it is shown (telegram_qr).
+    assert (
+        f'<img src="/km/campaigns/{campaign.slug}/telegram/{token}/qr.svg" loading="lazy"' in start
+    )
+    assert "<svg" not in start
     assert "telegram.org/js" not in start  # never Telegram's login script
+
+
+def test_the_qr_code_is_the_start_link_drawn_here_with_a_khmer_title(
+    telegram_api: FakeTelegram,  # noqa: F811
+) -> None:
+    campaign = make_campaign()
+    response, token = sign_by_telegram(campaign)
+    qr = Client().get(f"{response['Location']}qr.svg")
+    assert qr.status_code == 200
+    assert qr["Content-Type"] == "image/svg+xml; charset=utf-8"
+    assert "no-store" in qr["Cache-Control"]  # it carries the token
+    drawn = io.BytesIO()
+    segno.make(f"https://t.me/sitthi_test_bot?start={token}", error="m").save(
+        drawn, kind="svg", scale=5, border=2, omitsize=True, xmldecl=False
+    )
+    path = re.search(r' d="([^"]+)"', drawn.getvalue().decode())
+    assert path and f' d="{path.group(1)}"' in qr.content.decode()  # the same modules
+    assert "<title>កូដ QR នៃតំណសម្រាប់បញ្ជាក់តាមតេឡេក្រាម</title>" in qr.content.decode()
+    assert "<script" not in qr.content.decode()
+
+
+def test_the_qr_code_is_refused_where_its_page_is(
+    telegram_api: FakeTelegram,  # noqa: F811
+    settings: Any,
+) -> None:
+    campaign = make_campaign()
+    _, token = sign_by_telegram(campaign)
+    path = f"/en/campaigns/{campaign.slug}/telegram/{token}/qr.svg"
+    assert Client().post(path).status_code == 405
+    assert Client().get(path.replace(token, "short")).status_code == 404
+    assert Client().get(path.replace(token, token + "!")).status_code == 404
+    assert Client().get(path.replace(campaign.slug, "no-such-campaign")).status_code == 404
+    settings.TELEGRAM_BOT_TOKEN = ""
+    assert Client().get(path).status_code == 404
 
 
 @pytest.mark.parametrize(("lang", "said"), [("en", "The link works for 3 days."), ("km", "៣ ថ្ងៃ")])

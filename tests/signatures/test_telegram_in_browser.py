@@ -33,6 +33,26 @@ def campaign(settings: Any, live_server: Any, telegram_api: FakeTelegram) -> Any
     return make_campaign()
 
 
+def test_on_a_computer_the_start_page_shows_the_qr_code_drawn_by_us(
+    live_server: Any,
+    campaign: Any,
+    telegram_api: FakeTelegram,  # noqa: F811
+    desktop_page: Any,
+) -> None:
+    page = desktop_page.page
+    page.goto(f"{live_server.url}/km/campaigns/{campaign.slug}/")
+    token = _sign_choosing_telegram(page, JOURNEYS["km"]["name"])
+    qr = page.locator("figure.telegram-qr img")
+    expect(qr).to_be_visible()
+    page.wait_for_function("() => document.querySelector('figure.telegram-qr img').complete")
+    assert qr.evaluate("image => image.naturalWidth") > 0  # an SVG the browser drew
+    assert qr.get_attribute("alt") == "កូដ QR នៃតំណសម្រាប់បញ្ជាក់តាមតេឡេក្រាម"
+    assert desktop_page.foreign_requests(live_server.url) == []  # nothing from elsewhere
+    assert [url for url in desktop_page.requests if url.endswith("/qr.svg")] == [
+        f"{live_server.url}/km/campaigns/{campaign.slug}/telegram/{token}/qr.svg"
+    ]
+
+
 def _sign_choosing_telegram(page: Any, name: str) -> str:
     """Fill the form on the open campaign page choosing Telegram, submit it,
     and return the token of the link the page shows."""
@@ -86,8 +106,10 @@ def test_sign_confirm_in_telegram_and_withdraw_on_a_phone(
 
     token = _sign_choosing_telegram(page, words["name"])
     assert page.locator("html").get_attribute("lang") == lang
-    # The QR code is drawn on our page, as inline SVG: no image from elsewhere.
-    expect(page.locator("figure.telegram-qr svg")).to_be_visible()
+    # No QR code on a phone: no one scans their own screen. Neither shown
+    # nor fetched (a lazy image that is not displayed).
+    expect(page.locator("figure.telegram-qr")).to_be_hidden()
+    assert not [url for url in phone_page.requests if url.endswith("/qr.svg")]
     assert page.locator("script[src*='telegram']").count() == 0  # no Telegram script
     assert "telegram.org" not in page.content()
     assert axe_violations(page) == []
