@@ -1,4 +1,4 @@
-"""A campaign's page and its thanks page, rendered once for every reader.
+"""A campaign's page and the pages after signing, rendered once for every reader.
 
 Readers outnumber signers ten to one, and every one of them opens the same
 page: the campaign's texts, its figures (already kept for a few seconds,
@@ -62,8 +62,10 @@ NONCE = f"nonce{secrets.token_hex(16)}"
 CSRF_TOKEN = f"csrf{secrets.token_hex(16)}"
 FORM_TOKEN = f"formtoken{secrets.token_hex(16)}"
 PARTS = f"parts{secrets.token_hex(16)}"
-# Not one of PLACEHOLDERS: only a page that shows a receipt has one (`fills`).
+# Not in PLACEHOLDERS: only a page that shows a receipt or a Telegram start
+# link has one (`fills`).
 RECEIPT = f"receipt{secrets.token_hex(16)}"
+START_TOKEN = f"starttoken{secrets.token_hex(16)}"
 PLACEHOLDERS = {"CSP_NONCE": NONCE, "csrf_token": CSRF_TOKEN, PER_REQUEST_MARK: PARTS}
 PART = re.compile(re.escape(PARTS) + r"\[([\w/.-]+)\]")
 

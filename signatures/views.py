@@ -243,14 +243,28 @@ def _telegram_start_link(slug: str, token: str) -> tuple[Campaign, str]:
 def telegram_start(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """After signing to confirm by Telegram: a plain link to our bot with
     the signature's token (no Telegram script on our page), and its QR code
-    for someone on a computer with Telegram on their phone (telegram_qr)."""
-    campaign, link = _telegram_start_link(slug, token)
-    context = campaign_context(campaign) | {
-        "telegram_link": link,
-        "telegram_token": token,
-        "max_age_days": settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS,  # as signatures.telegram reads it
-    }
-    return render(request, "signatures/telegram_start.html", context)
+    for someone on a computer with Telegram on their phone (telegram_qr).
+    The page is the same for every signer but for the token: kept as the
+    campaign page is (shared_pages), the token filled in."""
+    campaign, _ = _telegram_start_link(slug, token)
+
+    def page(shared: bool) -> HttpResponse:
+        placeholders = shared_pages.PLACEHOLDERS if shared else {}
+        shown = shared_pages.START_TOKEN if shared else token
+        context = campaign_context(campaign) | placeholders
+        context["telegram_link"] = telegram_api.start_link(shown)
+        context["telegram_token"] = shown
+        context["max_age_days"] = settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS  # as the bot reads it
+        return render(request, "signatures/telegram_start.html", context)
+
+    return shared_pages.reader_page(
+        request,
+        campaign,
+        "telegram-start",
+        page,
+        same_at_every_address=True,
+        fills={shared_pages.START_TOKEN: token},
+    )
 
 
 @never_cache

@@ -12,12 +12,13 @@ import pytest
 import segno
 from django.db import connection
 from django.test import Client
+from django.test.signals import template_rendered
 from django.utils import timezone
 
 from core import countlog
 from outbox.models import Message
 from outbox.services import messages_send_due
-from signatures import telegram
+from signatures import shared_pages, telegram
 from signatures.models import Signature, TelegramUpdate
 from signatures.tallies import figures_compute
 from tests.factories import make_campaign
@@ -79,6 +80,32 @@ def test_signing_with_telegram_needs_no_address_and_shows_a_plain_link(
     )
     assert "<svg" not in start
     assert "telegram.org/js" not in start  # never Telegram's login script
+
+
+def test_start_pages_share_one_rendering_and_each_shows_its_own_token(
+    telegram_api: FakeTelegram,  # noqa: F811
+) -> None:
+    campaign = make_campaign()
+    rendered: list[str] = []
+
+    def note(sender: Any, template: Any, **kwargs: Any) -> None:
+        if template.name == "signatures/telegram_start.html":
+            rendered.append(template.name)
+
+    template_rendered.connect(note)
+    try:
+        starts = [sign_by_telegram(campaign, full_name=name) for name in ("Sok Dara", "Chan Vanna")]
+        pages = [Client().get(response["Location"]) for response, _ in starts]
+    finally:
+        template_rendered.disconnect(note)
+    assert rendered == ["signatures/telegram_start.html"]
+    for page, (_, token) in zip(pages, starts, strict=True):
+        html = page.content.decode()
+        assert f'href="https://t.me/sitthi_test_bot?start={token}"' in html
+        assert f"/telegram/{token}/qr.svg" in html
+        assert shared_pages.START_TOKEN not in html and shared_pages.NONCE not in html
+        assert "no-store" in page["Cache-Control"]
+    assert starts[0][1] != starts[1][1]
 
 
 def test_the_qr_code_is_the_start_link_drawn_here_with_a_khmer_title(
