@@ -28,9 +28,15 @@ START_TOKEN = re.compile(
 
 
 def redact(text: str) -> str:
-    text = EMAIL.sub("[email]", text)
+    # Each log line goes through here (the access log: every request). An
+    # address needs an "@" (or "%40") and a start token follows "/telegram/"
+    # or "start=": a line without them skips the pattern, the costly one
+    # above all (EMAIL: 35 us on an access line, measured; the four: 50).
+    if "@" in text or "%40" in text:
+        text = EMAIL.sub("[email]", text)
     text = TOKEN.sub("[token]", text)
-    text = START_TOKEN.sub("[token]", text)
+    if "/telegram/" in text or "start=" in text:
+        text = START_TOKEN.sub("[token]", text)
     return PHONE.sub(_phone, text)
 
 

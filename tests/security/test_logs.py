@@ -4,7 +4,11 @@ import json
 import logging
 from io import StringIO
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from config.logging import JsonFormatter, RedactPersonalData, redact
+from core import redaction
 from tests.resilience.conftest import (
     CREATE_CAMPAIGN,
     SIGNING_ENV,
@@ -46,6 +50,43 @@ def test_redaction_removes_telegram_start_tokens_from_paths_referrers_and_links(
     assert start not in clean and start[:12] not in clean
     assert "/km/campaigns/right-to-vote/telegram/[token]/qr.svg" in clean
     assert "?start=[token]" in clean
+
+
+# Whole addresses, links and numbers, and pieces of them, in any order.
+FRAGMENTS = [
+    "dara.sok@example.org",
+    "dara.sok%40example.org",
+    '"a b"@example.org',
+    "/telegram/L_UHpKRLrH_SzdMpHEblzA/",
+    "?start=L_UHpKRLrH_SzdMpHEblzA",
+    "/confirm/eyJzIjoxLCJrIjoiYWJj:1tQ2xZ:Vb7mTq0PlYx1cK9w/",
+    "+855 12 345 678",
+    "012-345-678",
+    "dara",
+    "@",
+    "%40",
+    "example.org",
+    "/telegram/",
+    "start=",
+    "L_UHpKRLrH_SzdMpHEblzA",
+    "/",
+    " ",
+    "200 8123",
+    "&",
+    '"',
+]
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join))
+def test_redaction_skips_a_pattern_only_where_it_cannot_match(text: str) -> None:
+    every_pattern = text
+    for pattern, replacement in [
+        (redaction.EMAIL, "[email]"),
+        (redaction.TOKEN, "[token]"),
+        (redaction.START_TOKEN, "[token]"),
+    ]:
+        every_pattern = pattern.sub(replacement, every_pattern)
+    assert redact(text) == redaction.PHONE.sub(redaction._phone, every_pattern)
 
 
 def test_redaction_keeps_ordinary_numbers_times_and_addresses() -> None:
