@@ -315,6 +315,11 @@ def hostile_site(django_db_setup: None, django_db_blocker: Any) -> Iterator[Host
         django_db_blocker.unblock(),
         override_settings(
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            # Telegram offered: the form's choice and the start page are crawled
+            # too. Nothing calls its API.
+            TELEGRAM_BOT_TOKEN="123456:xss",
+            TELEGRAM_BOT_USERNAME="sitthi_xss_bot",
+            TELEGRAM_WEBHOOK_SECRET="xss-webhook-secret",
             # The crawl opens the pages in frames of the site's own harness
             # page; the browser ignores the rest of the policy (bypass_csp).
             X_FRAME_OPTIONS="SAMEORIGIN",
@@ -405,7 +410,7 @@ def test_the_watch_sees_every_payload_that_gets_through(
         watch.visit_all(["/en/no-such-page/"])
 
 
-@pytest.mark.parametrize("kind", ["campaign", "thanks", "statement"])
+@pytest.mark.parametrize("kind", ["campaign", "thanks", "telegram", "statement"])
 def test_public_pages_show_every_payload_as_harmless_text(
     hostile_site: HostileSite, watch: Watch, kind: str
 ) -> None:
@@ -420,6 +425,8 @@ def test_public_pages_show_every_payload_as_harmless_text(
                 paths.append(f"/km/campaigns/{campaign.slug}/")
         elif kind == "thanks":
             paths.append(f"/en/campaigns/{campaign.slug}/thanks/")
+        elif kind == "telegram":  # after signing to confirm by Telegram
+            paths.append(f"/en/campaigns/{campaign.slug}/telegram/xss{number:019d}/")
         else:
             paths.append(f"/en/statements/{statement.slug}/")
             if number % 8 == 0:
