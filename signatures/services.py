@@ -16,17 +16,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.published import published_copy_attach
-from core import countlog
 from core.background import drain_after_commit, rows_drain
 from core.compiled import CompiledRead, delete_row, insert_instance, insert_row
 from core.http import client_ip, network_of
 from outbox.services import message_queue, messages_erase
-from signatures import identity, links, policy, tallies
+from signatures import identity, links, mails, policy, tallies
 from signatures.models import Signature, Submission
 
 logger = logging.getLogger(__name__)
@@ -337,7 +335,7 @@ def _sends_left(signature: Signature) -> bool:
 def _mail(
     signature: Signature,
     kind: str,
-    context: dict[str, Any],
+    context: dict[str, str],
     counted: bool = False,
     language: str = "",
 ) -> None:
@@ -353,28 +351,13 @@ def _mail(
             confirmation_sends=signature.confirmation_sends + 1
         )
         signature.confirmation_sends += 1
-    shown = _in_language(signature, language)
-    with translation.override(shown.language or settings.LANGUAGE_CODE):
-        full_context = {
-            "signature": shown,
-            "campaign": signature.campaign,
-            "campaign_url": settings.SITE_URL + signature.campaign.get_absolute_url(),
-            "withdrawal_link": links.withdrawal_link(shown),
-            "site_name": settings.SITE_NAME,
-            # The receipt finds the signature in the public count record.
-            "receipt": countlog.receipt_display(signature.receipt),
-            "verify_link": links.receipt_check_link(shown),
-            **context,
-        }
-        subject = render_to_string(f"emails/signatures/{kind}_subject.txt", full_context)
-        text = render_to_string(f"emails/signatures/{kind}.txt", full_context)
-        html = render_to_string(f"emails/signatures/{kind}.html", full_context)
+    mail = mails.mail_make(_in_language(signature, language), kind, **context)
     message_queue(
         key=f"{Signature.mail_key_prefix(signature.pk)}{kind}:{signature.confirmation_sends}",
         to=signature.email,
-        subject=" ".join(subject.split()),
-        text=text,
-        html=html,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
         headers={"Auto-Submitted": "auto-generated"},
         fresh=counted,
     )
@@ -399,11 +382,8 @@ def _in_language(signature: Signature, language: str) -> Signature:
     return shown
 
 
-def _confirmation_context(signature: Signature, language: str = "") -> dict[str, Any]:
-    return {
-        "confirmation_link": links.confirmation_link(_in_language(signature, language)),
-        "max_age_days": settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS,
-    }
+def _confirmation_context(signature: Signature, language: str = "") -> dict[str, str]:
+    return {"confirmation_link": links.confirmation_link(_in_language(signature, language))}
 
 
 def already_signed_send(signature: Signature, *, language: str = "") -> bool:
