@@ -53,12 +53,13 @@ class _Signer:
     language: str
 
 
-def mail_make(signature: Signature, kind: str, *, confirmation_link: str = "") -> Mail:
+def mail_make(signature: Signature, kind: str) -> Mail:
     """The e-mail `kind` for `signature` as shown (its language: the page the
-    person is on now, services._in_language)."""
+    person is on now, services._in_language). Only the confirm e-mail carries
+    a confirmation link: no other makes one."""
     own = {
         "full_name": signature.full_name,
-        "confirmation_link": confirmation_link,
+        "confirmation_link": links.confirmation_link(signature) if kind == "confirm" else "",
         "withdrawal_link": links.withdrawal_link(signature),
         "verify_link": links.receipt_check_link(signature),
         "receipt": countlog.receipt_display(signature.receipt),

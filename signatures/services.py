@@ -247,7 +247,7 @@ def signature_submit(
                 )
                 # objects.create() with its INSERT written once per process.
                 insert_instance(signature)
-                _mail(signature, "confirm", _confirmation_context(signature), counted=True)
+                _mail(signature, "confirm", counted=True)
                 return signature
         except IntegrityError:
             pass
@@ -335,7 +335,6 @@ def _sends_left(signature: Signature) -> bool:
 def _mail(
     signature: Signature,
     kind: str,
-    context: dict[str, str],
     counted: bool = False,
     language: str = "",
 ) -> None:
@@ -351,7 +350,7 @@ def _mail(
             confirmation_sends=signature.confirmation_sends + 1
         )
         signature.confirmation_sends += 1
-    mail = mails.mail_make(_in_language(signature, language), kind, **context)
+    mail = mails.mail_make(_in_language(signature, language), kind)
     message_queue(
         key=f"{Signature.mail_key_prefix(signature.pk)}{kind}:{signature.confirmation_sends}",
         to=signature.email,
@@ -367,7 +366,7 @@ def confirmation_send(signature: Signature, *, language: str = "") -> bool:
     """Queue the confirmation e-mail; at most SIGNATURE_MAX_CONFIRMATION_SENDS in all."""
     if not _sends_left(signature) or not signature.email:
         return False
-    _mail(signature, "confirm", _confirmation_context(signature, language), language=language)
+    _mail(signature, "confirm", language=language)
     return True
 
 
@@ -382,17 +381,13 @@ def _in_language(signature: Signature, language: str) -> Signature:
     return shown
 
 
-def _confirmation_context(signature: Signature, language: str = "") -> dict[str, str]:
-    return {"confirmation_link": links.confirmation_link(_in_language(signature, language))}
-
-
 def already_signed_send(signature: Signature, *, language: str = "") -> bool:
     """Tell a confirmed signer who signs again that it is already counted (or,
     held for review, that it will be once checked). Shares the send limit, so
     nobody can flood an inbox through our form."""
     if not _sends_left(signature) or not signature.email:
         return False
-    _mail(signature, "already_signed", {}, language=language)
+    _mail(signature, "already_signed", language=language)
     return True
 
 

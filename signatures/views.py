@@ -230,12 +230,12 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
 TELEGRAM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,32}")
 
 
-def _telegram_start_link(slug: str, token: str) -> tuple[Campaign, str]:
-    """The campaign and our bot's start link for a start token, or 404."""
+def _telegram_campaign(slug: str, token: str) -> Campaign:
+    """The campaign a start token's pages are about, or 404."""
     campaign = published_campaign(slug)
     if not telegram_api.enabled() or not TELEGRAM_TOKEN.fullmatch(token):
         raise Http404("No such link.")
-    return campaign, telegram_api.start_link(token)
+    return campaign
 
 
 @never_cache
@@ -246,7 +246,7 @@ def telegram_start(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     for someone on a computer with Telegram on their phone (telegram_qr).
     The page is the same for every signer but for the token: kept as the
     campaign page is (shared_pages), the token filled in."""
-    campaign, _ = _telegram_start_link(slug, token)
+    campaign = _telegram_campaign(slug, token)
 
     def page(shared: bool) -> HttpResponse:
         placeholders = shared_pages.PLACEHOLDERS if shared else {}
@@ -275,9 +275,9 @@ def telegram_qr(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     computer's, so a phone, where no one can scan their own screen, never
     asks for it. Drawing one (choosing its mask above all) is 5 ms of CPU,
     measured, the most costly part of signing by Telegram."""
-    _, link = _telegram_start_link(slug, token)
+    _telegram_campaign(slug, token)
     svg = io.BytesIO()
-    segno.make(link, error="m").save(
+    segno.make(telegram_api.start_link(token), error="m").save(
         svg,
         kind="svg",
         scale=5,

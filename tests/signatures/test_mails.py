@@ -61,12 +61,13 @@ def test_each_mail_is_what_its_templates_give_for_the_signer(
     # Links are encrypted afresh each time: fixed here, with what HTML escapes.
     monkeypatch.setattr(links, "withdrawal_link", lambda s: f"https://x.test/w/{s.pk}/?a=1&b=<2>")
     monkeypatch.setattr(links, "receipt_check_link", lambda s: f'https://x.test/v/?r={s.pk}&"')
+    monkeypatch.setattr(links, "confirmation_link", lambda s: f"https://x.test/c/{s.pk}/?'&")
     first = _kept_campaign_signature(status=status, language=language, full_name=NAMES[0])
     for name in NAMES:
         signature = make_signature(first.campaign, status=status, language=language, full_name=name)
         signature.campaign = first.campaign
         link = f"https://x.test/c/{signature.pk}/?'&" if kind == "confirm" else ""
-        made = mails.mail_make(signature, kind, confirmation_link=link)
+        made = mails.mail_make(signature, kind)
         own = {
             "confirmation_link": link,
             "withdrawal_link": links.withdrawal_link(signature),
@@ -88,22 +89,22 @@ def test_signers_share_one_rendering_until_what_it_shows_changes(
     ]
     for signature in [first, *others]:
         signature.campaign = first.campaign
-        made = mails.mail_make(signature, "confirm", confirmation_link="https://x.test/c/")
+        made = mails.mail_make(signature, "confirm")
         assert signature.full_name in made.text
         assert escape(signature.full_name) in made.html
     assert len(renders) == 3  # subject, text, HTML: once for all five
     assert "has been checked" not in made.text
     held = make_signature(first.campaign, status=Signature.Status.SUSPECT)
     held.campaign = first.campaign
-    made = mails.mail_make(held, "confirm", confirmation_link="https://x.test/c/")
+    made = mails.mail_make(held, "confirm")
     assert "once you confirm it and it has been checked" in made.text  # never promised
     assert len(renders) == 6
 
     settings.SITE_URL = "https://sitthi.example.org"
-    made = mails.mail_make(first, "confirm", confirmation_link="https://x.test/c/")
+    made = mails.mail_make(first, "confirm")
     assert len(renders) == 9
     assert "https://sitthi.example.org/en/campaigns/" in made.text
     settings.SIGNATURE_CONFIRM_MAX_AGE_DAYS = 3
-    made = mails.mail_make(first, "confirm", confirmation_link="https://x.test/c/")
+    made = mails.mail_make(first, "confirm")
     assert len(renders) == 12
     assert "3 days" in made.text
