@@ -616,9 +616,6 @@ class FaultStack:
                 "60",
                 "--graceful-timeout",
                 "5",
-                # Django imported once, in the master, and forked: a worker
-                # costs no import of its own (about a second of CPU each).
-                "--preload",
             ],  # fmt: skip
             cwd=BASE_DIR,
             env=self.env,
