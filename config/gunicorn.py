@@ -13,7 +13,8 @@ workers = int(os.environ.get("WEB_WORKERS", "3"))
 # per process (sync), gthread 3 x 4 served 175-204 signatures/s against
 # 136-164 for sync 5 on this 2-core box (bench/README.md). Each thread
 # keeps a PostgreSQL connection: a host holds WEB_WORKERS x WEB_THREADS.
-worker_class = "gthread"
+# gthread, taking a connection only while a thread is free (config/gunicorn_worker.py).
+worker_class = "config.gunicorn_worker.FairThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", "4"))
 keepalive = 30  # the proxy keeps its connections to gunicorn open
 # Django, the apps and the URLconf (config/wsgi.py) imported once, in the
