@@ -3,9 +3,7 @@ while it has a free thread: a client that arrives while one worker's threads
 are all busy is served by another worker, not queued behind them."""
 
 import http.client
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,37 +11,21 @@ from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.gunicorn_process import gunicorn_start
 
 
 @pytest.fixture
 def two_workers_of_one_thread(tmp_path: Path) -> Iterator[int]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "config/gunicorn.py",
-            "tests.config.pid_app:app",
-            "--bind",
-            f"fd://{listener.fileno()}",
-            "--no-control-socket",
-            "--workers",
-            "2",
-            "--threads",
-            "1",
-        ],
-        cwd=BASE_DIR,
-        stdout=(tmp_path / "gunicorn.log").open("w"),
+    log = (tmp_path / "gunicorn.log").open("w")
+    process, port = gunicorn_start(
+        "tests.config.pid_app:app",
+        "--workers",
+        "2",
+        "--threads",
+        "1",
+        stdout=log,
         stderr=subprocess.STDOUT,
-        pass_fds=(listener.fileno(),),
     )
-    listener.close()
     try:
         pids: set[int] = set()
         deadline = time.monotonic() + 30
@@ -55,6 +37,7 @@ def two_workers_of_one_thread(tmp_path: Path) -> Iterator[int]:
     finally:
         process.kill()
         process.wait(timeout=15)
+        log.close()
 
 
 def _served_by(port: int, hold: float, keep_alive: bool = True) -> int:

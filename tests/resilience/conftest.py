@@ -39,6 +39,7 @@ from typing import Any
 
 import pytest
 
+from tests.gunicorn_process import gunicorn_start
 from tests.once_per_run import made_once_per_run
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -586,45 +587,24 @@ class FaultStack:
         """gunicorn with `workers` workers. With `wait=False` it boots while
         the test goes on; `wait_ready()` waits for it (and for every other
         process started so)."""
-        # A socket bound here and handed over (fd://): no other process can
-        # take the port between choosing it and gunicorn binding it.
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(2048)
-        port = listener.getsockname()[1]
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "config/gunicorn.py",
-                "config.wsgi",
-                "--bind",
-                f"fd://{listener.fileno()}",
-                # The default control socket is one path for every gunicorn
-                # of the user: a second one would take it from the first.
-                "--no-control-socket",
-                "--workers",
-                str(workers),
-                # Production's gthread, with fewer threads: each holds a
-                # PostgreSQL connection, and three pytest processes share
-                # one server (max_connections 100) with the concurrency tests.
-                "--threads",
-                "2",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "5",
-            ],  # fmt: skip
-            cwd=BASE_DIR,
+        process, port = gunicorn_start(
+            "config.wsgi",
+            "--workers",
+            str(workers),
+            # Production's worker, with fewer threads: each holds a
+            # PostgreSQL connection, and three pytest processes share one
+            # server (max_connections 100) with the concurrency tests.
+            "--threads",
+            "2",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
             env=self.env,
             stdout=self._log("web"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            pass_fds=(listener.fileno(),),
         )
-        listener.close()  # gunicorn has its own copy
         self.processes.append(process)
         self.web_url = f"http://127.0.0.1:{port}"
 
