@@ -31,7 +31,7 @@ def two_workers_of_one_thread(tmp_path: Path) -> Iterator[int]:
         deadline = time.monotonic() + 30
         while len(pids) < 2 and time.monotonic() < deadline:  # both workers up
             assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            pids.add(_served_by(port, hold=0.05, keep_alive=False))
+            pids.add(_served_by(port, hold=0.05))
         assert len(pids) == 2, "gunicorn's two workers never both answered"
         yield port
     finally:
@@ -40,10 +40,9 @@ def two_workers_of_one_thread(tmp_path: Path) -> Iterator[int]:
         log.close()
 
 
-def _served_by(port: int, hold: float, keep_alive: bool = True) -> int:
+def _served_by(port: int, hold: float) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {} if keep_alive else {"Connection": "close"}
-    connection.request("GET", f"/?hold={hold}", headers=headers)
+    connection.request("GET", f"/?hold={hold}")
     pid = int(connection.getresponse().read())
     connection.close()
     return pid
@@ -57,7 +56,9 @@ def test_a_client_arriving_while_a_workers_thread_is_busy_goes_to_the_other_work
     port = two_workers_of_one_thread
     for _attempt in range(5):
         first: list[int] = []
-        holding = threading.Thread(target=lambda held=first: held.append(_served_by(port, 1.0)))
+        holding = threading.Thread(
+            target=lambda held=first: held.append(_served_by(port, hold=1.0))
+        )
         holding.start()
         time.sleep(0.3)  # the first request is in its worker's only thread
         second = _served_by(port, hold=0)
