@@ -6,6 +6,12 @@ update and method, its own handling of Telegram's errors (RetryAfter,
 Forbidden when a user blocked the bot), and a configurable API address, so
 tests talk to a local fake and nothing here writes HTTP by hand. It is
 asyncio-first; every call here runs on one event loop per process (`_Loop`).
+
+The library is imported by the functions that call it, as WeasyPrint is in
+`core.pdf`: every web and worker process imports this module at start, and
+python-telegram-bot with httpx cost each about 0.15 s of CPU (measured with
+-X importtime), though most never talk to Telegram. Its errors leave this
+module as `Refused` or `Unavailable`, so no caller imports it either.
 """
 
 from __future__ import annotations
@@ -14,17 +20,34 @@ import asyncio
 import os
 import ssl
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from django.conf import settings
-from telegram import Bot, Update
-from telegram.request import HTTPXRequest
+
+if TYPE_CHECKING:
+    from telegram import Bot, Update
+    from telegram.request import HTTPXRequest
 
 T = TypeVar("T")
 TIMEOUT_SECONDS = 10.0
 ALLOWED_UPDATES = ["message"]
+
+
+class NotDone(Exception):
+    """A call Telegram did not carry out; the message names the library's
+    error ("Forbidden: bot was blocked by the user")."""
+
+
+class Refused(NotDone):
+    """Telegram will not deliver this message: the person blocked the bot,
+    or the chat or the text is refused. Sending it again changes nothing."""
+
+
+class Unavailable(NotDone):
+    """Telegram did not take the message now (a timeout, a server error,
+    flood control): it may be sent again later."""
 
 
 def enabled() -> bool:
@@ -69,6 +92,8 @@ class _Loop:
             return self.loop
 
     def _request(self, *, pool_size: int) -> HTTPXRequest:
+        from telegram.request import HTTPXRequest
+
         return HTTPXRequest(
             connect_timeout=TIMEOUT_SECONDS,
             read_timeout=TIMEOUT_SECONDS,
@@ -79,6 +104,9 @@ class _Loop:
         )
 
     def bot(self) -> Bot:
+        import httpx
+        from telegram import Bot
+
         key = (settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL)
         with self.lock:
             if key not in self.bots:
@@ -109,12 +137,31 @@ def _call(method: Callable[[Bot], Awaitable[T]]) -> T:
     return future.result(timeout=3 * TIMEOUT_SECONDS)
 
 
+@contextmanager
+def _errors_translated() -> Iterator[None]:
+    from telegram.error import BadRequest, Forbidden, TelegramError
+
+    try:
+        yield
+    except (BadRequest, Forbidden) as error:
+        raise Refused(f"{type(error).__name__}: {error}") from error
+    except TelegramError as error:  # timeouts, 5xx, RetryAfter
+        raise Unavailable(f"{type(error).__name__}: {error}") from error
+
+
 def message_send(*, chat_id: str, text: str) -> None:
-    """Send `text` to a chat. Raises telegram.error.TelegramError on failure."""
-    _call(lambda bot: bot.send_message(chat_id=int(chat_id), text=text))
+    """Send `text` to a chat. Raises Refused or Unavailable when it was not sent."""
+    with _errors_translated():
+        _call(lambda bot: bot.send_message(chat_id=int(chat_id), text=text))
 
 
 def webhook_set(*, url: str) -> bool:
+    """Point Telegram at our webhook. Raises Refused or Unavailable when it was not set."""
+    with _errors_translated():
+        return _webhook_set(url)
+
+
+def _webhook_set(url: str) -> bool:
     return bool(
         _call(
             lambda bot: bot.set_webhook(
@@ -129,6 +176,8 @@ def webhook_set(*, url: str) -> bool:
 
 def update_parse(data: dict[str, Any]) -> Update | None:
     """An update as Telegram sent it, or None when it is not one."""
+    from telegram import Update
+
     try:
         return Update.de_json(data, None)
     except (KeyError, TypeError, ValueError, AttributeError):

@@ -42,7 +42,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_countries import countries
-from openpyxl import load_workbook
 
 from campaigns.models import Campaign
 from campaigns.provinces import PROVINCES, province_name
@@ -268,7 +267,11 @@ def _cell_text(value: Any) -> str:
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     """(row number as Excel shows it, cells) for each non-empty row of the
-    workbook's first sheet, read in openpyxl's read-only (streaming) mode."""
+    workbook's first sheet, read in openpyxl's read-only (streaming) mode.
+    openpyxl is imported here, by the one import that reads a workbook, not by
+    every process that imports this module (as `organisers.exports` says)."""
+    from openpyxl import load_workbook
+
     unreadable = PaperFileRefused(
         _("This Excel file could not be read. Save it again as .xlsx, or as “CSV UTF-8”.")
     )

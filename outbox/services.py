@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db.models import QuerySet
-from telegram.error import BadRequest, Forbidden, TelegramError
 
 from core import telegram_api
 from core.background import drain_after_commit, rows_drain, task_queue
@@ -247,14 +246,14 @@ def _telegram_send(message: Message) -> bool:
     # the person gets the message twice (at least once, never lost).
     try:
         telegram_api.message_send(chat_id=message.to, text=message.body_text)
-    except (BadRequest, Forbidden) as error:
+    except telegram_api.Refused as error:
         # The person blocked the bot, or Telegram refuses this message: the
         # same request would be refused again, so it is not retried.
-        message.record_failure(f"{type(error).__name__}: {error}", max_attempts=1)
+        message.record_failure(str(error), max_attempts=1)
         logger.warning("outbox: Telegram refused %s", message.key)
         return False
-    except TelegramError as error:  # timeouts, 5xx, RetryAfter: tried again with backoff
-        message.record_failure(f"{type(error).__name__}: {error}", settings.OUTBOX_MAX_ATTEMPTS)
+    except telegram_api.Unavailable as error:  # timeouts, 5xx, RetryAfter: tried again with backoff
+        message.record_failure(str(error), settings.OUTBOX_MAX_ATTEMPTS)
         logger.warning("outbox: sending %s failed (attempt %s)", message.key, message.attempts)
         return False
     message.mark_sent()

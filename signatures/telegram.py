@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from telegram import Update
 
 from core import countlog, telegram_api
 from core.background import after_commit
@@ -31,6 +30,9 @@ from outbox.services import message_queue, messages_cancel
 from signatures import links, services, tallies
 from signatures.models import Signature, TelegramUpdate
 from signatures.services import Confirmation
+
+if TYPE_CHECKING:
+    from telegram import Update
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
-from telegram.error import TelegramError
 
 from core import telegram_api
 
@@ -28,6 +27,6 @@ class Command(BaseCommand):
             raise CommandError(f"Telegram delivers only to https addresses: {url}")
         try:
             telegram_api.webhook_set(url=url)
-        except TelegramError as error:
+        except telegram_api.NotDone as error:
             raise CommandError(f"Telegram refused: {error}") from error
         self.stdout.write(f"Webhook set: {url}")
