@@ -34,8 +34,13 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 install: $(VENV)/.synced
 
-compilemessages: install
+# The .mo files, compiled again only when a catalogue (or the install)
+# changed: every `make test` and `make run` asks for them.
+CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
+$(CATALOGUES:.po=.mo) &: $(CATALOGUES) $(VENV)/.synced
 	$(MANAGE) compile_translations
+
+compilemessages: $(CATALOGUES:.po=.mo)
 
 migrate: install
 	$(MANAGE) migrate --noinput
