@@ -228,13 +228,14 @@ def _test_server_connections_end(served: set[socket.socket], timeout: float = 10
 
 def _other_sessions_end(connection: Any) -> None:
     """End every other session on this process's test database before it is
-    dropped. When the browser tests of tests/campaigns ran last in a process
-    (also with -n 0), one idle session was left, held by a Django connection
-    ("default") that is not the test thread's, opened while the live server
-    served, and that a garbage collection does not close (gc.collect() before
-    the drop: still two sessions, measured); the drop then failed ("being
-    accessed by other users") and with it a run that passed. What holds it
-    was not found: noted in the issue."""
+    dropped. Under Playwright's sync API an event loop counts as running in
+    the main thread, and asgiref's Local then gives Django a second set of
+    connections there (traced: each connection the main thread opened
+    between browser calls was made with a loop running). Django closes the
+    thread's own set at teardown, not that one: when the browser tests of
+    tests/campaigns ran last in a process (also with -n 0), its session was
+    left, and the drop failed ("being accessed by other users"), and with
+    it a run that passed."""
     with connection._nodb_cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
