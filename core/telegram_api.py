@@ -158,20 +158,16 @@ def message_send(*, chat_id: str, text: str) -> None:
 def webhook_set(*, url: str) -> bool:
     """Point Telegram at our webhook. Raises Refused or Unavailable when it was not set."""
     with _errors_translated():
-        return _webhook_set(url)
-
-
-def _webhook_set(url: str) -> bool:
-    return bool(
-        _call(
-            lambda bot: bot.set_webhook(
-                url=url,
-                secret_token=settings.TELEGRAM_WEBHOOK_SECRET,
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
+        return bool(
+            _call(
+                lambda bot: bot.set_webhook(
+                    url=url,
+                    secret_token=settings.TELEGRAM_WEBHOOK_SECRET,
+                    allowed_updates=ALLOWED_UPDATES,
+                    drop_pending_updates=False,
+                )
             )
         )
-    )
 
 
 def update_parse(data: dict[str, Any]) -> Update | None:

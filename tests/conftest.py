@@ -127,12 +127,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 NOT_DURABLE = "-c synchronous_commit=off"
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
-    """This process's connections, migrations included."""
+def _commits_not_durable() -> None:
+    """This process's connections from now on, migrations included."""
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.postgresql":
         database.setdefault("OPTIONS", {})["options"] = NOT_DURABLE
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    _commits_not_durable()
 
 
 @pytest.fixture(scope="session")
@@ -309,7 +313,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
 
     def migrate(_: Path) -> None:
-        settings.DATABASES["default"].setdefault("OPTIONS", {})["options"] = NOT_DURABLE
+        _commits_not_durable()
         with config.stash[blocking_manager_key].unblock():
             _template_migrate()
 

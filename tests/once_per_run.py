@@ -24,14 +24,20 @@ def made_once_per_run(
     """A folder built once per test run: the first test process to ask builds
     it, the other pytest-xdist processes of the run wait for it and reuse it."""
     base = _run_folder(factory)
-    folder = base / name
     with open(base / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not (base / f"{name}.ready").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            build(folder)
-            (base / f"{name}.ready").touch()
+        return _built(base, name, build)
+
+
+def _built(base: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder, built now unless a process of the run built it already;
+    called with the run's lock for it held."""
+    folder = base / name
+    if not (base / f"{name}.ready").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        build(folder)
+        (base / f"{name}.ready").touch()
     return folder
 
 
@@ -47,16 +53,12 @@ def made_once_per_run_beside(
     lock = open(base / f"{name}.lock", "w")  # noqa: SIM115 - closed by the thread
     fcntl.flock(lock, fcntl.LOCK_EX)
 
-    def built() -> None:
+    def build_then_unlock() -> None:
         try:
-            folder = base / name
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            build(folder)
-            (base / f"{name}.ready").touch()
+            _built(base, name, build)
         finally:
             lock.close()
 
-    thread = threading.Thread(target=built, name=f"once-per-run-{name}", daemon=True)
+    thread = threading.Thread(target=build_then_unlock, name=f"once-per-run-{name}", daemon=True)
     thread.start()
     return thread
