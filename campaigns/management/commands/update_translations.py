@@ -19,10 +19,23 @@ import polib
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.utils import translation
+from django.utils import timezone, translation
 
 SITE_PACKAGES = Path(polib.__file__).resolve().parent
 EXTERNAL_MARK = "external:"
+
+# The header of djangojs.po, which this command writes from nothing: every
+# field `msgfmt --check` asks for, as django.po (made by makemessages) has them.
+JAVASCRIPT_HEADER = {
+    "Project-Id-Version": "Sitthi",
+    "Last-Translator": "Sitthi Khmer translation",
+    "Language-Team": "Khmer",
+    "Language": "km",
+    "MIME-Version": "1.0",
+    "Content-Type": "text/plain; charset=UTF-8",
+    "Content-Transfer-Encoding": "8bit",
+    "Plural-Forms": "nplurals=1; plural=0;",
+}
 
 # Which of a library's messages can reach our pages, by the source file that
 # raises them.
@@ -194,13 +207,11 @@ class Command(BaseCommand):
             if (entry.msgctxt, entry.msgid) not in known:
                 catalogue.append(entry)
                 added += 1
-        catalogue.metadata.update(
-            {
-                "Language": "km",
-                "Content-Type": "text/plain; charset=UTF-8",
-                "Plural-Forms": "nplurals=1; plural=0;",
-            }
-        )
+        catalogue.metadata.update(JAVASCRIPT_HEADER)
+        # msgfmt --check warns without it; moved only when messages came in,
+        # so that a run that adds nothing leaves the file as it was.
+        if added or "PO-Revision-Date" not in catalogue.metadata:
+            catalogue.metadata["PO-Revision-Date"] = timezone.now().strftime("%Y-%m-%d %H:%M%z")
         catalogue.save(str(po_path))
         untranslated = len(catalogue.untranslated_entries())
         self.stdout.write(f"{po_path}: {added} library messages, {untranslated} untranslated")
