@@ -21,7 +21,7 @@ VAR_DIR = BASE_DIR / "var"  # local-only state: SQLite file, mail folder, media
 
 env = environ.Env()
 
-PLACEHOLDER_SECRET_KEY = "django-insecure-local-only-change-me"  # noqa: S105 # nosec B105 - refused when DEBUG is off
+PLACEHOLDER_SECRET_KEY = "django-insecure-local-only-change-me"  # noqa: S105 # nosec B105 # refused when DEBUG is off
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=PLACEHOLDER_SECRET_KEY)

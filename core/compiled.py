@@ -188,7 +188,7 @@ def insert_write(model: type[models.Model], values: dict[str, Any]) -> Write:
         columns = ", ".join(_column(model, name, quote) for name in values)
         marks = ", ".join(["%s"] * len(values))
         table = quote(model._meta.db_table)
-        sql = _INSERTS[key] = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 # nosec B608 - names from our models
+        sql = _INSERTS[key] = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 # nosec B608 # names from our models
     prepared = [
         _field(model, name).get_db_prep_save(value, connection) for name, value in values.items()
     ]
@@ -212,7 +212,7 @@ def update_write(instance: models.Model, fields: list[str]) -> Write | None:
         columns = ", ".join(f"{_column(model, name, quote)} = %s" for name in fields)
         primary_key = _column(model, "pk", quote)
         table = quote(model._meta.db_table)
-        sql = _UPDATES[key] = f"UPDATE {table} SET {columns} WHERE {primary_key} = %s"  # noqa: S608 # nosec B608 - names from our models
+        sql = _UPDATES[key] = f"UPDATE {table} SET {columns} WHERE {primary_key} = %s"  # noqa: S608 # nosec B608 # names from our models
     prepared = []
     for name in fields:
         field = _field(model, name)
@@ -279,7 +279,7 @@ def insert_instance(instance: models.Model) -> None:
         marks = ", ".join(["%s"] * len(fields))
         table = quote(meta.db_table)
         primary_key = quote(str(_field(model, "pk").column))
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {primary_key}"  # noqa: S608 # nosec B608 - names from our models
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {primary_key}"  # noqa: S608 # nosec B608 # names from our models
         written = _CREATES[(model, using)] = (sql, fields)
     sql, fields = written
     prepared = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
@@ -307,7 +307,7 @@ def delete_row(instance: models.Model) -> None:
     if sql is None:
         quote = connection.ops.quote_name
         table = quote(model._meta.db_table)
-        sql = f"DELETE FROM {table} WHERE {_column(model, 'pk', quote)} = %s"  # noqa: S608 # nosec B608 - names from our models
+        sql = f"DELETE FROM {table} WHERE {_column(model, 'pk', quote)} = %s"  # noqa: S608 # nosec B608 # names from our models
         _DELETES[(model, using)] = sql
     with connection.cursor() as cursor:
         cursor.execute(sql, [instance.pk])

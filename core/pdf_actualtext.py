@@ -21,7 +21,7 @@ this copy against upstream's before changing the pin in pyproject.toml).
 from bisect import bisect_right
 from typing import Any
 from io import BytesIO
-from xml.etree import ElementTree  # nosec B405 - parses SVG glyphs of our own vendored fonts only
+from xml.etree import ElementTree  # nosec B405 # parses SVG glyphs of our own vendored fonts only
 
 import weasyprint
 from PIL import Image
@@ -291,7 +291,7 @@ def draw_first_line(
                 if svg_data:
                     # Do as explained in specification
                     # https://learn.microsoft.com/typography/opentype/spec/svg
-                    tree = ElementTree.fromstring(svg_data)  # nosec B314 - SVG glyphs of our own vendored fonts
+                    tree = ElementTree.fromstring(svg_data)  # nosec B314 # SVG glyphs of our own vendored fonts
                     if tree.get("id") != f"glyph{glyph_id}":
                         defs = ElementTree.Element("defs")
                         for child in list(tree):
@@ -321,7 +321,7 @@ def draw_first_line(
             elif font.colr:
                 svg_data = get_hb_object_data(font.hb_font, "colr", glyph_id)
                 if svg_data:
-                    tree = ElementTree.fromstring(svg_data)  # nosec B314 - SVG glyphs of our own vendored fonts
+                    tree = ElementTree.fromstring(svg_data)  # nosec B314 # SVG glyphs of our own vendored fonts
                     image = SVGImage(tree, None, None, None)
                     a = d = 1
                     e = x_advance - kerning

@@ -22,7 +22,7 @@ def _number(value: int) -> str:
 def daily_bars(days: Sequence[tuple[date, int]], *, label: str) -> SafeString:
     """Vertical bars, one per day, scaled to the busiest day."""
     if not days:
-        return mark_safe("")  # noqa: S308  # nosec B308 B703 - empty
+        return mark_safe("")  # noqa: S308  # nosec B308 B703 # empty
     width, height, top, bottom, left = 720, 220, 16, 28, 48
     plot_width, plot_height = width - left - 8, height - top - bottom
     peak = max(count for _day, count in days) or 1
@@ -56,14 +56,14 @@ def daily_bars(days: Sequence[tuple[date, int]], *, label: str) -> SafeString:
         f"{escape(last)}</text>"
     )
     parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703 - texts escaped above
+    return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703 # texts escaped above
 
 
 def horizontal_bars(rows: Sequence[tuple[str, int]], *, label: str, shown: int = 15) -> SafeString:
     """One labelled horizontal bar per row (the largest `shown` rows)."""
     rows = list(rows)[:shown]
     if not rows:
-        return mark_safe("")  # noqa: S308  # nosec B308 B703 - empty
+        return mark_safe("")  # noqa: S308  # nosec B308 B703 # empty
     row_height, label_width, width = 24, 200, 720
     bar_space = width - label_width - 90
     height = row_height * len(rows) + 8
@@ -85,4 +85,4 @@ def horizontal_bars(rows: Sequence[tuple[str, int]], *, label: str, shown: int =
             f"{_number(count)}</text>"
         )
     parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703 - texts escaped above
+    return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703 # texts escaped above

@@ -141,7 +141,7 @@ def invalidation_preview(campaign: Campaign, criteria: Criteria) -> int:
 # campaign, the count and the person. The job starts only if all four still
 # hold, so the button never acts on criteria typed after the count was read.
 
-PREVIEW_TOKEN_SALT = "organisers.invalidation.preview"  # noqa: S105 # nosec B105 - a salt, not a secret
+PREVIEW_TOKEN_SALT = "organisers.invalidation.preview"  # noqa: S105 # nosec B105 # a salt, not a secret
 PREVIEW_TOKEN_MAX_AGE = 60 * 60  # seconds; the refusal message says "an hour"
 
 

@@ -279,7 +279,7 @@ def invalidation_new(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     form = InvalidationForm(request.POST or None)
     preview: int | None = None
-    preview_token = ""  # nosec B105 - no preview yet, not a password
+    preview_token = ""  # nosec B105 # no preview yet, not a password
     if request.method == "POST" and form.is_valid():
         criteria = form.criteria()
         if "start" in request.POST:

@@ -315,8 +315,8 @@ class SignatureForm(forms.Form):
         self.suspect_reason = ""
         self.referrer = ""
         self.utm: dict[str, str] = {}
-        self.telegram_token = ""  # noqa: S105 # nosec B105 - the start token, set by clean()
-        self.claimed_token = ""  # noqa: S105 # nosec B105 - a form token to claim, set by clean()
+        self.telegram_token = ""  # noqa: S105 # nosec B105 # the start token, set by clean()
+        self.claimed_token = ""  # noqa: S105 # nosec B105 # a form token to claim, set by clean()
 
     def fields_html(self) -> SafeString:
         """The fields as the page shows them. A fresh form's are the same for

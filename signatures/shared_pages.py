@@ -133,7 +133,7 @@ def _parts_filled(page: str, campaign: Campaign, figures: tallies.Figures | None
 
         def rendered(name: str = name) -> SafeString:
             context = figures_context(campaign, figures)
-            return mark_safe(render_to_string(name, context))  # noqa: S308 # nosec B308 B703 - our templates rendered it
+            return mark_safe(render_to_string(name, context))  # noqa: S308 # nosec B308 B703 # our templates rendered it
 
         part = published_rendered(campaign, f"part:{name}:{kind}:{language}", rendered, version)
         page = page.replace(f"{PARTS}[{name}]", str(part))
@@ -164,7 +164,7 @@ def reader_page(
         return render(False)
 
     def rendered() -> SafeString:
-        return mark_safe(render(True).content.decode())  # noqa: S308 # nosec B308 B703 - our templates rendered it
+        return mark_safe(render(True).content.decode())  # noqa: S308 # nosec B308 B703 # our templates rendered it
 
     address = "" if same_at_every_address else request.get_full_path()
     key = f"page:{name}:{get_language()}:{address}"

@@ -106,7 +106,7 @@ def _counts_read(campaign_id: int) -> _Counted:
             ) AS counts GROUP BY country
             UNION ALL
             SELECT NULL, NULL, {seen}
-            """,  # noqa: S608  # nosec B608 - table and function names are ours
+            """,  # noqa: S608  # nosec B608 # table and function names are ours
             [campaign_id, campaign_id],
         )
         rows = cursor.fetchall()
@@ -283,7 +283,7 @@ def _reconcile_rows(campaign_id: int) -> list[tuple[str, int, int]]:
                 SELECT country, 0, delta FROM {TallyDelta._meta.db_table}
                 WHERE campaign_id = %s
             ) AS counts GROUP BY country
-            """,  # noqa: S608  # nosec B608 - table names come from our models
+            """,  # noqa: S608  # nosec B608 # table names come from our models
             [campaign_id, *counted, campaign_id, campaign_id],
         )
         return [(country, int(truth or 0), int(stored or 0)) for country, truth, stored in cursor]

@@ -59,7 +59,7 @@ class Command(BaseCommand):
                 with transaction.atomic(), connection.cursor() as cursor:
                     where = f"WHERE {pk} > %s" if last is not None else ""
                     cursor.execute(
-                        f"SELECT {pk}, {column} FROM {table} {where} "  # noqa: S608 # nosec B608 - names quoted from our models; values are parameters
+                        f"SELECT {pk}, {column} FROM {table} {where} "  # noqa: S608 # nosec B608 # names quoted from our models; values are parameters
                         f"ORDER BY {pk} LIMIT %s{lock}",
                         [last, batch_size] if last is not None else [batch_size],
                     )
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                         rotated += 1
                         if not dry_run:
                             cursor.execute(
-                                f"UPDATE {table} SET {column} = %s WHERE {pk} = %s",  # noqa: S608 # nosec B608 - quoted model names
+                                f"UPDATE {table} SET {column} = %s WHERE {pk} = %s",  # noqa: S608 # nosec B608 # quoted model names
                                 [crypto.rotate(token), row_pk],
                             )
             verb = "would re-encrypt" if dry_run else "re-encrypted"
