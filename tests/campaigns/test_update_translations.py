@@ -42,3 +42,7 @@ def test_the_javascript_catalogue_written_afresh_has_a_whole_header_and_is_stabl
     first = po_path.read_text()
     Command()._javascript_save(po_path)
     assert po_path.read_text() == first
+    # A translator's name stays.
+    po_path.write_text(first.replace("Sitthi Khmer translation", "Sok Dara <dara@example.org>"))
+    Command()._javascript_save(po_path)
+    assert '"Last-Translator: Sok Dara <dara@example.org>' in po_path.read_text()

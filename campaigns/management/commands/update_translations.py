@@ -25,11 +25,14 @@ SITE_PACKAGES = Path(polib.__file__).resolve().parent
 EXTERNAL_MARK = "external:"
 
 # The header of djangojs.po, which this command writes from nothing: every
-# field `msgfmt --check` asks for, as django.po (made by makemessages) has them.
-JAVASCRIPT_HEADER = {
+# field `msgfmt --check` asks for, as django.po (made by makemessages) has
+# them. Who translated is the translators' to change; the rest is ours.
+JAVASCRIPT_HEADER_DEFAULTS = {
     "Project-Id-Version": "Sitthi",
     "Last-Translator": "Sitthi Khmer translation",
     "Language-Team": "Khmer",
+}
+JAVASCRIPT_HEADER = {
     "Language": "km",
     "MIME-Version": "1.0",
     "Content-Type": "text/plain; charset=UTF-8",
@@ -207,6 +210,7 @@ class Command(BaseCommand):
             if (entry.msgctxt, entry.msgid) not in known:
                 catalogue.append(entry)
                 added += 1
+        catalogue.metadata = {**JAVASCRIPT_HEADER_DEFAULTS, **catalogue.metadata}
         catalogue.metadata.update(JAVASCRIPT_HEADER)
         # msgfmt --check warns without it; moved only when messages came in,
         # so that a run that adds nothing leaves the file as it was.
