@@ -268,7 +268,7 @@ def _cell_text(value: Any) -> str:
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     """(row number as Excel shows it, cells) for each non-empty row of the
     workbook's first sheet, read in openpyxl's read-only (streaming) mode.
-    openpyxl is imported here, by the one import that reads a workbook, not by
+    openpyxl is imported here, by the one function that reads a workbook, not by
     every process that imports this module (as `organisers.exports` says)."""
     from openpyxl import load_workbook
 

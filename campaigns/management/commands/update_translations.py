@@ -24,21 +24,21 @@ from django.utils import timezone, translation
 SITE_PACKAGES = Path(polib.__file__).resolve().parent
 EXTERNAL_MARK = "external:"
 
-# The header of djangojs.po, which this command writes from nothing: every
-# field `msgfmt --check` asks for, as django.po (made by makemessages) has
-# them. Who translated is the translators' to change; the rest is ours.
-JAVASCRIPT_HEADER_DEFAULTS = {
-    "Project-Id-Version": "Sitthi",
-    "Last-Translator": "Sitthi Khmer translation",
-    "Language-Team": "Khmer",
-}
-JAVASCRIPT_HEADER = {
-    "Language": "km",
-    "MIME-Version": "1.0",
-    "Content-Type": "text/plain; charset=UTF-8",
-    "Content-Transfer-Encoding": "8bit",
-    "Plural-Forms": "nplurals=1; plural=0;",
-}
+# What every Khmer catalogue's header says, whoever wrote the rest of it.
+KHMER_HEADER = {"Language": "km", "Plural-Forms": "nplurals=1; plural=0;"}
+
+# The fields of django.po's header (makemessages writes them) that djangojs.po,
+# which this command writes from nothing, starts with: with its own
+# PO-Revision-Date, all that `msgfmt --check` asks for. Once there, they are
+# the file's (a translator's name stays).
+HEADER_FIELDS_SHARED = (
+    "Project-Id-Version",
+    "Last-Translator",
+    "Language-Team",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+)
 
 # Which of a library's messages can reach our pages, by the source file that
 # raises them.
@@ -186,19 +186,19 @@ class Command(BaseCommand):
         # Drop obsolete entries now that library messages have been revived.
         for entry in [e for e in catalogue if e.obsolete]:
             catalogue.remove(entry)
-        catalogue.metadata["Language"] = "km"
-        catalogue.metadata["Plural-Forms"] = "nplurals=1; plural=0;"
+        catalogue.metadata.update(KHMER_HEADER)
         catalogue.save(str(po_path))
         untranslated = len(catalogue.untranslated_entries())
         fuzzy = len(catalogue.fuzzy_entries())
         self.stdout.write(
             f"{po_path}: {added} library messages, {untranslated} untranslated, {fuzzy} fuzzy"
         )
-        self._javascript_save(po_path.with_name("djangojs.po"))
+        self._javascript_save(po_path.with_name("djangojs.po"), header=catalogue.metadata)
 
-    def _javascript_save(self, po_path: Path) -> None:
+    def _javascript_save(self, po_path: Path, *, header: dict[str, str]) -> None:
         """The admin's script messages, in djangojs.po (the admin's jsi18n
-        view reads LOCALE_PATHS after the admin's own catalogue)."""
+        view reads LOCALE_PATHS after the admin's own catalogue); `header`
+        is django.po's."""
         catalogue = (
             polib.pofile(str(po_path), wrapwidth=0)
             if po_path.exists()
@@ -210,8 +210,8 @@ class Command(BaseCommand):
             if (entry.msgctxt, entry.msgid) not in known:
                 catalogue.append(entry)
                 added += 1
-        catalogue.metadata = {**JAVASCRIPT_HEADER_DEFAULTS, **catalogue.metadata}
-        catalogue.metadata.update(JAVASCRIPT_HEADER)
+        shared = {field: header[field] for field in HEADER_FIELDS_SHARED if field in header}
+        catalogue.metadata = {**shared, **catalogue.metadata, **KHMER_HEADER}
         # msgfmt --check warns without it; moved only when messages came in,
         # so that a run that adds nothing leaves the file as it was.
         if added or "PO-Revision-Date" not in catalogue.metadata:
